@@ -39,6 +39,8 @@ class Primitive {
   // Elementwise ops may compute in place in input k's buffer when nothing else needs it
   // (same shape and dtype as the output). -1: never.
   virtual int donate_input() const { return -1; }
+  // Layout-only ops (reshape) share input 0's buffer: buffers are immutable once computed.
+  virtual bool aliases_input() const { return false; }
 };
 
 struct Node {

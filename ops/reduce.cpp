@@ -1,0 +1,172 @@
+// Reductions over any set of axes: sum, mean, max, min, argmax, logsumexp.
+#include <cmath>
+#include <limits>
+
+#include "core/graph.hpp"
+#include "core/strided.hpp"
+#include "ops/op_util.hpp"
+
+namespace xlax {
+using detail::Node;
+
+namespace {
+
+enum class ReduceKind { sum, max, min };
+
+const char* reduce_name(ReduceKind k) {
+  return k == ReduceKind::sum ? "sum" : (k == ReduceKind::max ? "max" : "min");
+}
+
+class Reduce : public detail::Primitive {
+ public:
+  Reduce(ReduceKind k, std::vector<int64_t> axes, bool keepdims)
+      : kind_(k), axes_(std::move(axes)), keepdims_(keepdims) {}
+  std::string name() const override { return reduce_name(kind_); }
+
+  void eval(const std::vector<const Node*>& in, Node& out) const override {
+    const Node& x = *in[0];
+    detail::dispatch_all(x.dtype, [&](auto zero) {
+      using T = decltype(zero);
+      // float32 sums accumulate in double: long reductions stay accurate.
+      using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::conditional_t<std::is_same_v<T, bool>, int32_t, T>>;
+      std::vector<Acc> acc(out.size);
+      Acc init = kind_ == ReduceKind::sum ? Acc(0)
+                 : kind_ == ReduceKind::max ? std::numeric_limits<Acc>::lowest()
+                                            : std::numeric_limits<Acc>::max();
+      if constexpr (std::is_floating_point_v<Acc>) {
+        if (kind_ == ReduceKind::max) init = -std::numeric_limits<Acc>::infinity();
+        if (kind_ == ReduceKind::min) init = std::numeric_limits<Acc>::infinity();
+      }
+      std::fill(acc.begin(), acc.end(), init);
+      Shape kept = ops::keepdims_shape(x.shape, axes_);
+      std::array<std::vector<int64_t>, 2> strides{detail::row_major_strides(x.shape),
+                                                  detail::broadcast_strides(kept, x.shape)};
+      const T* px = x.ptr<T>();
+      const ReduceKind kind = kind_;
+      detail::strided_rows<2>(x.shape, strides, [&](int64_t n, auto off, auto inner) {
+        const T* row = px + off[0];
+        Acc* dst = acc.data() + off[1];
+        if (inner[1] == 0) {
+          Acc a = *dst;
+          if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) a += row[i];
+          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || row[i] != row[i]) ? row[i] : a;
+          else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || row[i] != row[i]) ? row[i] : a;
+          *dst = a;
+        } else {
+          if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) dst[i] += row[i];
+          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || row[i] != row[i]) ? row[i] : dst[i];
+          else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || row[i] != row[i]) ? row[i] : dst[i];
+        }
+      });
+      T* po = out.ptr<T>();
+      for (int64_t i = 0; i < out.size; ++i) po[i] = static_cast<T>(acc[i]);
+    });
+  }
+
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& c,
+                          const std::vector<bool>&) const override {
+    const Tensor& x = in[0];
+    Shape kept = ops::keepdims_shape(x.shape(), axes_);
+    Tensor ck = reshape(c, kept);
+    if (kind_ == ReduceKind::sum) return {broadcast_to(ck, x.shape())};
+    // max/min: ties share the cotangent equally, as JAX.
+    Tensor hit = astype(x == reshape(out, kept), x.dtype());
+    Tensor count = sum(hit, axes_, true);
+    return {hit * (ck / count)};
+  }
+
+ private:
+  ReduceKind kind_;
+  std::vector<int64_t> axes_;
+  bool keepdims_;
+};
+
+Tensor reduce(ReduceKind kind, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  const char* fn = reduce_name(kind);
+  const Node& n = detail::node_of(x, fn, "x");
+  std::vector<int64_t> ax = ops::normalize_axes(axes, static_cast<int64_t>(n.shape.size()), fn);
+  if (kind != ReduceKind::sum)
+    for (int64_t a : ax)
+      if (n.shape[a] == 0)
+        throw Error(std::string(fn) + ": cannot reduce over axis " + std::to_string(a) + " of size 0 (no identity)");
+  Shape shape;
+  for (size_t i = 0; i < n.shape.size(); ++i) {
+    bool reduced = std::find(ax.begin(), ax.end(), static_cast<int64_t>(i)) != ax.end();
+    if (!reduced) shape.push_back(n.shape[i]);
+    else if (keepdims) shape.push_back(1);
+  }
+  DType dt = n.dtype == DType::bool_ ? DType::int32 : n.dtype;
+  Tensor src = dt == n.dtype ? x : astype(x, dt);
+  return detail::make_tensor(std::make_shared<Reduce>(kind, ax, keepdims), {src}, shape, dt);
+}
+
+class ArgMax : public detail::Primitive {
+ public:
+  explicit ArgMax(int64_t axis) : axis_(axis) {}
+  std::string name() const override { return "argmax"; }
+  void eval(const std::vector<const Node*>& in, Node& out) const override {
+    const Node& x = *in[0];
+    int64_t outer = 1, inner = 1, len = x.shape[axis_];
+    for (int64_t i = 0; i < axis_; ++i) outer *= x.shape[i];
+    for (size_t i = axis_ + 1; i < x.shape.size(); ++i) inner *= x.shape[i];
+    int32_t* po = out.ptr<int32_t>();
+    detail::dispatch_all(x.dtype, [&](auto zero) {
+      using T = decltype(zero);
+      const T* px = x.ptr<T>();
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          const T* base = px + o * len * inner + i;
+          int64_t best = 0;
+          for (int64_t k = 1; k < len; ++k)
+            if (base[k * inner] > base[best * inner] || (base[k * inner] != base[k * inner] && base[best * inner] == base[best * inner])) best = k;
+          po[o * inner + i] = static_cast<int32_t>(best);
+        }
+    });
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>&, const Tensor&, const Tensor&,
+                          const std::vector<bool>&) const override {
+    return {Tensor()};
+  }
+
+ private:
+  int64_t axis_;
+};
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  return reduce(ReduceKind::sum, x, axes, keepdims);
+}
+Tensor max(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  return reduce(ReduceKind::max, x, axes, keepdims);
+}
+Tensor min(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  return reduce(ReduceKind::min, x, axes, keepdims);
+}
+Tensor mean(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  const Node& n = detail::node_of(x, "mean", "x");
+  std::vector<int64_t> ax = ops::normalize_axes(axes, static_cast<int64_t>(n.shape.size()), "mean");
+  int64_t count = 1;
+  for (int64_t a : ax) count *= n.shape[a];
+  Tensor xf = is_floating(n.dtype) ? x : astype(x, DType::float32);
+  return sum(xf, ax, keepdims) / static_cast<double>(count);
+}
+Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  Tensor m = stop_gradient(max(x, axes, true));
+  Tensor r = log(sum(exp(x - m), axes, true)) + m;
+  if (keepdims) return r;
+  const Node& n = detail::node_of(x, "logsumexp", "x");
+  std::vector<int64_t> ax = ops::normalize_axes(axes, static_cast<int64_t>(n.shape.size()), "logsumexp");
+  return squeeze(r, ax);
+}
+Tensor argmax(const Tensor& x, int64_t axis, bool keepdims) {
+  const Node& n = detail::node_of(x, "argmax", "x");
+  int64_t ax = ops::normalize_axis(axis, static_cast<int64_t>(n.shape.size()), "argmax");
+  if (n.shape[ax] == 0) throw Error("argmax: axis " + std::to_string(ax) + " has size 0");
+  Shape shape = n.shape;
+  if (keepdims) shape[ax] = 1;
+  else shape.erase(shape.begin() + ax);
+  return detail::make_tensor(std::make_shared<ArgMax>(ax), {x}, shape, DType::int32);
+}
+
+}  // namespace xlax
