@@ -1,0 +1,241 @@
+// The convolution kernel entry point: reduces a ConvGeometry to dense stride-phase problems,
+// picks an instruction-set build at run time, and keeps a scalar path for ranks beyond
+// kMaxDenseDims. Also holds the generic (no -m flags) build of conv_kernel_impl.hpp.
+#include "ops/kernels/conv_kernel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include <xlax/core.hpp>
+
+#include "ops/kernels/conv_kernel_internal.hpp"
+
+#define XLAX_CONV_IMPL_NS generic_impl
+#include "ops/kernels/conv_kernel_impl.hpp"
+
+namespace xlax::kernels {
+namespace detail {
+
+template <class T>
+void dense_conv_generic(const DenseConv<T>& p, int num_threads) {
+  generic_impl::run_dense_conv(p, num_threads);
+}
+
+namespace {
+
+std::atomic<ConvPath> g_path{ConvPath::Auto};
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+#else
+  return false;
+#endif
+}
+
+int64_t dilated(int64_t d, int64_t r) { return d == 0 ? 0 : (d - 1) * r + 1; }
+
+void check_geometry(const ConvGeometry& g) {
+  const size_t n = g.lhs_size.size();
+  auto bad = [](const std::string& what) {
+    throw std::invalid_argument("conv_general: inconsistent geometry: " + what);
+  };
+  if (g.kernel_size.size() != n || g.out_size.size() != n || g.stride.size() != n ||
+      g.pad_lo.size() != n || g.lhs_dilation.size() != n || g.rhs_dilation.size() != n)
+    bad("spatial vectors differ in length");
+  if (g.lhs_strides.size() != n + 2 || g.rhs_strides.size() != n + 2 ||
+      g.out_strides.size() != n + 2)
+    bad("stride vectors must have n+2 entries");
+  const int64_t G = g.feature_group_count, B = g.batch_group_count;
+  if (G < 1 || B < 1 || (G > 1 && B > 1)) bad("group counts");
+  if (g.O % G != 0 || g.O % B != 0 || g.C != G * g.I || g.N % B != 0) bad("group divisibility");
+  for (size_t i = 0; i < n; ++i)
+    if (g.stride[i] < 1 || g.lhs_dilation[i] < 1 || g.rhs_dilation[i] < 1 || g.lhs_size[i] < 0 ||
+        g.kernel_size[i] < 0 || g.out_size[i] < 0)
+      bad("spatial parameters");
+}
+
+// Straight from the definition (CONV_SEMANTICS §1.4, §1.7), any rank; lhs dilation by
+// index test. Only used beyond kMaxDenseDims and as a test oracle inside the library.
+template <class T>
+void scalar_conv(const ConvGeometry& g, const T* lhs, const T* rhs, T* out, int num_threads) {
+  const size_t n = g.lhs_size.size();
+  const int64_t G = g.feature_group_count, Bg = g.batch_group_count;
+  const int64_t Nout = g.N / Bg, O = g.O, Og = O / std::max(G, Bg);
+  const int64_t Ci = g.I;
+  int64_t positions = 1, ntaps = 1;
+  for (size_t i = 0; i < n; ++i) positions *= g.out_size[i], ntaps *= g.kernel_size[i];
+  const int64_t items = Nout * O;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads, items)));
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t b = item / O, o = item % O, grp = o / Og;
+    const int64_t lb = Bg > 1 ? grp * Nout + b : b, c0 = G > 1 ? grp * Ci : 0;
+    std::vector<int64_t> q(n, 0), j(n);
+    for (int64_t pos = 0; pos < positions; ++pos) {
+      T acc = 0;
+      for (int64_t c = 0; c < Ci; ++c) {
+        std::fill(j.begin(), j.end(), 0);
+        for (int64_t t = 0; t < ntaps; ++t) {
+          int64_t loff = lb * g.lhs_strides[0] + (c0 + c) * g.lhs_strides[1];
+          int64_t roff = o * g.rhs_strides[0] + c * g.rhs_strides[1];
+          bool inside = true;
+          for (size_t i = 0; i < n && inside; ++i) {
+            const int64_t u = q[i] * g.stride[i] + j[i] * g.rhs_dilation[i] - g.pad_lo[i];
+            const int64_t ld = g.lhs_dilation[i];
+            inside = u >= 0 && u < dilated(g.lhs_size[i], ld) && u % ld == 0;
+            loff += (u / ld) * g.lhs_strides[i + 2];
+            roff += j[i] * g.rhs_strides[i + 2];
+          }
+          if (inside) acc += lhs[loff] * rhs[roff];
+          for (size_t i = n; i-- > 0;) {
+            if (++j[i] < g.kernel_size[i]) break;
+            j[i] = 0;
+          }
+        }
+      }
+      int64_t ooff = b * g.out_strides[0] + o * g.out_strides[1];
+      for (size_t i = 0; i < n; ++i) ooff += q[i] * g.out_strides[i + 2];
+      out[ooff] = acc;
+      for (size_t i = n; i-- > 0;) {
+        if (++q[i] < g.out_size[i]) break;
+        q[i] = 0;
+      }
+    }
+  }
+}
+
+// The dense problem of the whole geometry with groups folded into the group offsets; its
+// per-dim fields are those of lhs dilation 1 (phases then adjust them).
+template <class T>
+DenseConv<T> base_problem(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
+  DenseConv<T> p;
+  p.nd = static_cast<int>(g.lhs_size.size());
+  const int64_t G = g.feature_group_count, Bg = g.batch_group_count;
+  p.groups = std::max(G, Bg);
+  p.N = g.N / Bg;
+  p.Ci = g.I;
+  p.Co = g.O / p.groups;
+  p.lhs = lhs;
+  p.rhs = rhs;
+  p.out = out;
+  p.lhs_n = g.lhs_strides[0];
+  p.lhs_c = g.lhs_strides[1];
+  p.rhs_o = g.rhs_strides[0];
+  p.rhs_i = g.rhs_strides[1];
+  p.out_n = g.out_strides[0];
+  p.out_o = g.out_strides[1];
+  p.lhs_group = Bg > 1 ? p.N * p.lhs_n : p.Ci * p.lhs_c;
+  p.rhs_group = p.Co * p.rhs_o;
+  p.out_group = p.Co * p.out_o;
+  for (int i = 0; i < p.nd; ++i) {
+    p.S[i] = g.lhs_size[i];
+    p.K[i] = g.kernel_size[i];
+    p.Q[i] = g.out_size[i];
+    p.lhs_s[i] = g.lhs_strides[i + 2];
+    p.rhs_k[i] = g.rhs_strides[i + 2];
+    p.out_q[i] = g.out_strides[i + 2];
+  }
+  return p;
+}
+
+// One stride phase of one spatial dim: outputs q = q0 + t*q_step meet taps j = j0 + m*j_step
+// only, at undilated input x = t*stride + m*rhs_dil - pad_lo.
+struct DimPhase {
+  int64_t q0, q_step, Q, j0, j_step, K, stride, rhs_dil, pad_lo;
+};
+
+// Lhs dilation ld: output q and tap j hit a real element iff (q*s + j*rd - lo) % ld == 0.
+// That depends on q mod ld/gcd(s,ld) and j mod ld/gcd(rd,ld) only, so each residue class
+// of q is a dense conv with the matching sub-kernel.
+std::vector<DimPhase> dim_phases(int64_t S, int64_t K, int64_t Q, int64_t s, int64_t lo,
+                                 int64_t ld, int64_t rd) {
+  const int64_t q_step = ld / std::gcd(s, ld), j_step = ld / std::gcd(rd, ld);
+  std::vector<DimPhase> phases;
+  for (int64_t q0 = 0; q0 < std::min(q_step, Q); ++q0) {
+    DimPhase ph{q0, q_step, (Q - q0 + q_step - 1) / q_step, 0, j_step, 0, s / std::gcd(s, ld),
+                rd / std::gcd(rd, ld), 0};
+    int64_t j0 = -1;
+    for (int64_t j = 0; j < j_step && j < K; ++j) {
+      const int64_t u = q0 * s + j * rd - lo;
+      if (((u % ld) + ld) % ld == 0) {
+        j0 = j;
+        break;
+      }
+    }
+    if (j0 >= 0) {
+      ph.j0 = j0;
+      ph.K = (K - j0 + j_step - 1) / j_step;
+      const int64_t u0 = q0 * s + j0 * rd - lo;  // divisible by ld
+      ph.pad_lo = -(u0 / ld);
+    }
+    phases.push_back(ph);
+  }
+  (void)S;
+  return phases;
+}
+
+}  // namespace
+
+void set_conv_path(ConvPath path) { g_path.store(path); }
+
+}  // namespace detail
+
+template <class T>
+void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
+  using namespace detail;
+  check_geometry(g);
+  const int n = static_cast<int>(g.lhs_size.size());
+  const int64_t Nout = g.N / g.batch_group_count;
+  int64_t positions = Nout * g.O;
+  for (int i = 0; i < n; ++i) positions *= g.out_size[i];
+  if (positions == 0) return;  // nothing to write
+  const int num_threads = std::max(1, xlax::get_num_threads());
+  const ConvPath path = g_path.load();
+  if (path == ConvPath::Scalar || n > kMaxDenseDims) {
+    scalar_conv(g, lhs, rhs, out, num_threads);
+    return;
+  }
+  const bool avx2 = path == ConvPath::Auto && cpu_has_avx2_fma();
+
+  const DenseConv<T> base = base_problem(g, lhs, rhs, out);
+  std::vector<std::vector<DimPhase>> phases(n);
+  size_t combos = 1;
+  for (int i = 0; i < n; ++i) {
+    phases[i] = dim_phases(g.lhs_size[i], g.kernel_size[i], g.out_size[i], g.stride[i],
+                           g.pad_lo[i], g.lhs_dilation[i], g.rhs_dilation[i]);
+    combos *= phases[i].size();
+  }
+  for (size_t combo = 0; combo < combos; ++combo) {
+    DenseConv<T> p = base;
+    size_t rem = combo;
+    for (int i = n - 1; i >= 0; --i) {
+      const DimPhase& ph = phases[i][rem % phases[i].size()];
+      rem /= phases[i].size();
+      p.Q[i] = ph.Q;
+      p.K[i] = ph.K;
+      p.stride[i] = ph.stride;
+      p.rhs_dil[i] = ph.rhs_dil;
+      p.pad_lo[i] = ph.pad_lo;
+      p.rhs = p.rhs + ph.j0 * base.rhs_k[i];
+      p.rhs_k[i] = base.rhs_k[i] * ph.j_step;
+      p.out = p.out + ph.q0 * base.out_q[i];
+      p.out_q[i] = base.out_q[i] * ph.q_step;
+    }
+    if (avx2)
+      dense_conv_avx2(p, num_threads);
+    else
+      dense_conv_generic(p, num_threads);
+  }
+}
+
+template void conv_general<float>(const ConvGeometry&, const float*, const float*, float*);
+template void conv_general<double>(const ConvGeometry&, const double*, const double*, double*);
+template void detail::dense_conv_generic<float>(const detail::DenseConv<float>&, int);
+template void detail::dense_conv_generic<double>(const detail::DenseConv<double>&, int);
+
+}  // namespace xlax::kernels

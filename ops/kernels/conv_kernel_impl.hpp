@@ -1,0 +1,368 @@
+// Internal: the DenseConv paths, written once over xsimd's default architecture and compiled
+// once per instruction set. The including unit defines XLAX_CONV_IMPL_NS to a namespace name
+// of its own so that no symbol (template instantiations included) is shared between units
+// built with different -m flags. Avoid std containers here for the same reason.
+#pragma once
+
+#ifndef XLAX_CONV_IMPL_NS
+#error "define XLAX_CONV_IMPL_NS before including conv_kernel_impl.hpp"
+#endif
+
+#include <cstdint>
+#include <cstring>
+#include <xsimd/xsimd.hpp>
+
+#include "ops/kernels/conv_kernel_internal.hpp"
+
+namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
+using Arch = xsimd::default_arch;
+
+// Zero-initialised heap array owned by one scope.
+template <class T>
+struct Scratch {
+  T* data;
+  explicit Scratch(int64_t n) : data(n > 0 ? new T[static_cast<size_t>(n)]() : nullptr) {}
+  ~Scratch() { delete[] data; }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T& operator[](int64_t i) { return data[i]; }
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// Local min/max/fill: std:: template instantiations would be shared across the builds.
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a < b ? b : a; }
+template <class T>
+void fill_zero(T* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = T(0);
+}
+
+// Flattened kernel taps (row-major over kernel dims): lhs element offset and per-dim
+// coordinate offset j_i*rd_i of each tap.
+struct TapTable {
+  int64_t count = 1;
+  Scratch<int64_t> lhs_offset, coord;
+  template <class T>
+  explicit TapTable(const DenseConv<T>& p)
+      : count(tap_count(p)), lhs_offset(count), coord(count * p.nd) {
+    int64_t j[kMaxDenseDims] = {};
+    for (int64_t t = 0; t < count; ++t) {
+      int64_t off = 0;
+      for (int i = 0; i < p.nd; ++i) {
+        coord[t * p.nd + i] = j[i] * p.rhs_dil[i];
+        off += j[i] * p.rhs_dil[i] * p.lhs_s[i];
+      }
+      lhs_offset[t] = off;
+      for (int i = p.nd - 1; i >= 0; --i) {  // odometer, last dim fastest
+        if (++j[i] < p.K[i]) break;
+        j[i] = 0;
+      }
+    }
+  }
+  template <class T>
+  static int64_t tap_count(const DenseConv<T>& p) {
+    int64_t c = 1;
+    for (int i = 0; i < p.nd; ++i) c *= p.K[i];
+    return c;
+  }
+};
+
+// Output rows: the flattened (n, q_0..q_{nd-1}) positions of one group, decoded in order.
+template <class T>
+struct RowCursor {
+  const DenseConv<T>& p;
+  int64_t n = 0, q[kMaxDenseDims] = {};
+  RowCursor(const DenseConv<T>& conv, int64_t row) : p(conv) {
+    int64_t rem = row;
+    for (int i = p.nd - 1; i >= 0; --i) {
+      q[i] = rem % p.Q[i];
+      rem /= p.Q[i];
+    }
+    n = rem;
+  }
+  void next() {
+    for (int i = p.nd - 1; i >= 0; --i) {
+      if (++q[i] < p.Q[i]) return;
+      q[i] = 0;
+    }
+    ++n;
+  }
+  // Input coordinate of tap 0 per dim, lhs offset of tap 0, output offset.
+  void describe(int64_t* x0, int64_t& lhs_off, int64_t& out_off) const {
+    lhs_off = n * p.lhs_n;
+    out_off = n * p.out_n;
+    for (int i = 0; i < p.nd; ++i) {
+      x0[i] = q[i] * p.stride[i] - p.pad_lo[i];
+      lhs_off += x0[i] * p.lhs_s[i];
+      out_off += q[i] * p.out_q[i];
+    }
+  }
+  // True when every tap of this row lands inside the lhs.
+  static bool interior(const DenseConv<T>& p, const int64_t* x0) {
+    for (int i = 0; i < p.nd; ++i)
+      if (p.K[i] > 0 && (x0[i] < 0 || x0[i] + (p.K[i] - 1) * p.rhs_dil[i] >= p.S[i])) return false;
+    return true;
+  }
+};
+
+inline bool tap_inside(const int64_t* x0, const int64_t* coord, const int64_t* S, int nd) {
+  for (int i = 0; i < nd; ++i)
+    if (static_cast<uint64_t>(x0[i] + coord[i]) >= static_cast<uint64_t>(S[i])) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Implicit GEMM: rows = output positions, columns = output features, reduction over
+// (tap, input feature). Weights are packed per NR-wide column block; lhs values are
+// broadcast straight from the input through a per-(tap, row) pointer table in which taps
+// that fall into the padding point at zeros.
+
+// acc[MR][NR] += sum over taps t < ntaps and c < ci of lhs(t, r, c) * w[t][c][0..NR).
+// UnitC: lhs(t, r, c) = rows[t*MR + r][c]; else rows[..][c * cstride[t*MR + r]].
+template <class T, int MR, int NV, bool UnitC>
+void micro_kernel(const T* const* rows, const int64_t* cstride, int64_t ntaps, int64_t ci,
+                  const T* w, T* acc) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int L = static_cast<int>(B::size);
+  B a[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[r][v] = B::load_unaligned(acc + (r * NV + v) * L);
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const T* p[MR];
+    int64_t cs[MR];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      p[r] = rows[t * MR + r];
+      if constexpr (!UnitC) cs[r] = cstride[t * MR + r];
+    }
+    for (int64_t c = 0; c < ci; ++c) {
+      B wv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
+      w += NV * L;
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        B x;
+        if constexpr (UnitC) {
+          x = B(p[r][c]);
+        } else {
+          x = B(*p[r]);
+          p[r] += cs[r];
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) a[r][v] = xsimd::fma(x, wv[v], a[r][v]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(acc + (r * NV + v) * L);
+}
+
+template <class T, int MR, int NV>
+void gemm_conv(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
+  constexpr int64_t kTilesPerChunk = 8;  // rows sharing one pass over the packed weights
+  constexpr int64_t kChunkRows = MR * kTilesPerChunk;
+  const int nd = p.nd;
+  const int64_t Ci = p.Ci, Co = p.Co;
+  const TapTable taps(p);
+  const int64_t ntaps = taps.count;
+  int64_t rows = p.N;
+  for (int i = 0; i < nd; ++i) rows *= p.Q[i];
+  const int64_t cblocks = ceil_div(Co, NR);
+  const int64_t wblock = ntaps * Ci * NR;  // one packed column block
+  // Taps per pointer table, so the table stays small for huge kernels (weight gradients).
+  const int64_t tap_block = max64(1, min64(ntaps, 4096 / kChunkRows));
+
+  // Packed weights [group][cblock][tap][c][NR], zero beyond Co.
+  Scratch<T> wpack(p.groups * cblocks * wblock);
+  for (int64_t g = 0; g < p.groups; ++g) {
+    const T* rg = p.rhs + g * p.rhs_group;
+    for (int64_t t = 0; t < ntaps; ++t) {
+      int64_t rem = t, koff = 0;
+      for (int i = nd - 1; i >= 0; --i) {
+        koff += (rem % p.K[i]) * p.rhs_k[i];
+        rem /= p.K[i];
+      }
+      for (int64_t o = 0; o < Co; ++o) {
+        T* dst = wpack.data + (g * cblocks + o / NR) * wblock + t * Ci * NR + o % NR;
+        const T* src = rg + o * p.rhs_o + koff;
+        for (int64_t c = 0; c < Ci; ++c) dst[c * NR] = src[c * p.rhs_i];
+      }
+    }
+  }
+
+  const bool unit_c = p.lhs_c == 1 || Ci <= 1;
+  Scratch<T> zeros(max64(Ci, 1));  // target of padded taps
+  const int64_t chunks = ceil_div(rows, kChunkRows);
+  const int64_t tasks = p.groups * chunks;
+  const int nt = static_cast<int>(max64(1, min64(num_threads, tasks)));
+
+#pragma omp parallel num_threads(nt)
+  {
+    Scratch<const T*> table(kChunkRows * tap_block);
+    Scratch<int64_t> ctable(unit_c ? 0 : kChunkRows * tap_block);
+    Scratch<T> acc(kTilesPerChunk * cblocks * MR * NR);
+    Scratch<int64_t> row_x0(kChunkRows * nd), row_lhs(kChunkRows), row_out(kChunkRows);
+    Scratch<char> row_interior(kChunkRows);
+
+#pragma omp for schedule(static)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t g = task / chunks, m0 = (task % chunks) * kChunkRows;
+      const int64_t mrows = min64(kChunkRows, rows - m0);
+      const int64_t tiles = ceil_div(mrows, MR);
+      const T* lhs = p.lhs + g * p.lhs_group;
+      T* out = p.out + g * p.out_group;
+      RowCursor<T> cur(p, m0);
+      for (int64_t r = 0; r < mrows; ++r, cur.next()) {
+        cur.describe(&row_x0[r * nd], row_lhs[r], row_out[r]);
+        row_interior[r] = RowCursor<T>::interior(p, &row_x0[r * nd]);
+      }
+      fill_zero(acc.data, tiles * cblocks * MR * NR);
+
+      for (int64_t t0 = 0; t0 < ntaps; t0 += tap_block) {
+        const int64_t tb = min64(tap_block, ntaps - t0);
+        // table layout [tile][tap][MR]
+        for (int64_t r = 0; r < tiles * MR; ++r) {
+          const T** trow = table.data + (r / MR) * tb * MR + r % MR;
+          int64_t* crow = unit_c ? nullptr : ctable.data + (r / MR) * tb * MR + r % MR;
+          for (int64_t t = 0; t < tb; ++t) {
+            const bool inside =
+                r < mrows && (row_interior[r] || tap_inside(&row_x0[r * nd],
+                                                            &taps.coord.data[(t0 + t) * nd], p.S, nd));
+            trow[t * MR] = inside ? lhs + row_lhs[r] + taps.lhs_offset.data[t0 + t] : zeros.data;
+            if (!unit_c) crow[t * MR] = inside ? p.lhs_c : 0;
+          }
+        }
+        for (int64_t cb = 0; cb < cblocks; ++cb) {
+          const T* w = wpack.data + (g * cblocks + cb) * wblock + t0 * Ci * NR;
+          for (int64_t tile = 0; tile < tiles; ++tile) {
+            T* a = acc.data + (tile * cblocks + cb) * MR * NR;
+            const T* const* tr = table.data + tile * tb * MR;
+            if (unit_c)
+              micro_kernel<T, MR, NV, true>(tr, nullptr, tb, Ci, w, a);
+            else
+              micro_kernel<T, MR, NV, false>(tr, ctable.data + tile * tb * MR, tb, Ci, w, a);
+          }
+        }
+      }
+
+      for (int64_t r = 0; r < mrows; ++r) {
+        T* dst = out + row_out[r];
+        for (int64_t cb = 0; cb < cblocks; ++cb) {
+          const T* src = acc.data + ((r / MR) * cblocks + cb) * MR * NR + (r % MR) * NR;
+          const int64_t cols = min64(NR, Co - cb * NR);
+          T* d = dst + cb * NR * p.out_o;
+          if (p.out_o == 1) {
+            std::memcpy(d, src, static_cast<size_t>(cols) * sizeof(T));
+          } else {
+            for (int64_t j = 0; j < cols; ++j) d[j * p.out_o] = src[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Depthwise (Ci = Co = 1 per group) with the groups adjacent in memory on both lhs and out
+// (channels-last): vectorise over groups, one pass per tap.
+template <class T>
+void depthwise_conv(const DenseConv<T>& p, int num_threads) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t L = B::size;
+  const int nd = p.nd;
+  const int64_t G = p.groups;
+  const TapTable taps(p);
+  const int64_t ntaps = taps.count;
+  int64_t rows = p.N;
+  for (int i = 0; i < nd; ++i) rows *= p.Q[i];
+
+  Scratch<T> wpack(ntaps * G);  // [tap][group]
+  for (int64_t t = 0; t < ntaps; ++t) {
+    int64_t rem = t, koff = 0;
+    for (int i = nd - 1; i >= 0; --i) {
+      koff += (rem % p.K[i]) * p.rhs_k[i];
+      rem /= p.K[i];
+    }
+    for (int64_t g = 0; g < G; ++g) wpack[t * G + g] = p.rhs[g * p.rhs_group + koff];
+  }
+
+  constexpr int64_t kRowsPerTask = 16;
+  const int64_t tasks = ceil_div(rows, kRowsPerTask);
+  const int nt = static_cast<int>(max64(1, min64(num_threads, tasks)));
+#pragma omp parallel num_threads(nt)
+  {
+    Scratch<const T*> src(ntaps);
+    Scratch<const T*> wsrc(ntaps);
+    int64_t x0[kMaxDenseDims];
+#pragma omp for schedule(static)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t m0 = task * kRowsPerTask, m1 = min64(rows, m0 + kRowsPerTask);
+      RowCursor<T> cur(p, m0);
+      for (int64_t m = m0; m < m1; ++m, cur.next()) {
+        int64_t lhs_off, out_off;
+        cur.describe(x0, lhs_off, out_off);
+        const bool interior = RowCursor<T>::interior(p, x0);
+        int64_t nvalid = 0;
+        for (int64_t t = 0; t < ntaps; ++t) {
+          if (interior || tap_inside(x0, &taps.coord.data[t * nd], p.S, nd)) {
+            src[nvalid] = p.lhs + lhs_off + taps.lhs_offset.data[t];
+            wsrc[nvalid++] = wpack.data + t * G;
+          }
+        }
+        T* dst = p.out + out_off;
+        int64_t g = 0;
+        for (; g + 4 * L <= G; g += 4 * L) {
+          B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+          for (int64_t t = 0; t < nvalid; ++t) {
+            const T* s = src[t] + g;
+            const T* w = wsrc[t] + g;
+            a0 = xsimd::fma(B::load_unaligned(s), B::load_unaligned(w), a0);
+            a1 = xsimd::fma(B::load_unaligned(s + L), B::load_unaligned(w + L), a1);
+            a2 = xsimd::fma(B::load_unaligned(s + 2 * L), B::load_unaligned(w + 2 * L), a2);
+            a3 = xsimd::fma(B::load_unaligned(s + 3 * L), B::load_unaligned(w + 3 * L), a3);
+          }
+          a0.store_unaligned(dst + g);
+          a1.store_unaligned(dst + g + L);
+          a2.store_unaligned(dst + g + 2 * L);
+          a3.store_unaligned(dst + g + 3 * L);
+        }
+        for (; g + L <= G; g += L) {
+          B a0(T(0));
+          for (int64_t t = 0; t < nvalid; ++t)
+            a0 = xsimd::fma(B::load_unaligned(src[t] + g), B::load_unaligned(wsrc[t] + g), a0);
+          a0.store_unaligned(dst + g);
+        }
+        for (; g < G; ++g) {
+          T a = 0;
+          for (int64_t t = 0; t < nvalid; ++t) a += src[t][g] * wsrc[t][g];
+          dst[g] = a;
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void run_dense_conv(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+  int64_t rows = p.N;
+  for (int i = 0; i < p.nd; ++i) rows *= p.Q[i];
+  if (rows == 0 || p.Co == 0 || p.groups == 0) return;
+  const bool depthwise = p.Ci == 1 && p.Co == 1 && p.groups >= L && p.lhs_group == 1 &&
+                         p.out_group == 1;
+  if (depthwise)
+    depthwise_conv(p, num_threads);
+  else if (p.Co > L)
+    gemm_conv<T, 6, 2>(p, num_threads);
+  else
+    gemm_conv<T, 12, 1>(p, num_threads);
+}
+
+}  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

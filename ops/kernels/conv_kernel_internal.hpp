@@ -1,0 +1,44 @@
+// Internal to the convolution kernel (conv_kernel*.cpp) and its white-box tests.
+//
+// conv_general() reduces every ConvGeometry to a few DenseConv problems: lhs dilation is
+// removed by splitting the output into stride phases (each phase is a dense conv with a
+// sub-kernel), and feature/batch groups become a group loop with pointer offsets. A DenseConv
+// is then run by one instruction-set build of conv_kernel_impl.hpp.
+#pragma once
+
+#include <cstdint>
+
+namespace xlax::kernels::detail {
+
+// Spatial rank handled by the DenseConv paths; higher ranks use the scalar path.
+constexpr int kMaxDenseDims = 8;
+
+// out[g][n, o, q] = sum_{c < Ci, t} lhs[g][n, c, x] * rhs[g][o, c, j], x_i = q_i*s_i + j_i*rd_i - lo_i,
+// terms with x outside [0, S) are zero. Element strides; group g offsets the three pointers
+// by g*lhs_group, g*rhs_group, g*out_group. Plain data (no functions), shared by every
+// instruction-set build.
+template <class T>
+struct DenseConv {
+  int nd = 0;
+  int64_t groups = 1, N = 0, Ci = 0, Co = 0;
+  int64_t S[kMaxDenseDims] = {}, K[kMaxDenseDims] = {}, Q[kMaxDenseDims] = {};
+  int64_t stride[kMaxDenseDims] = {}, rhs_dil[kMaxDenseDims] = {}, pad_lo[kMaxDenseDims] = {};
+  const T* lhs = nullptr;
+  int64_t lhs_n = 0, lhs_c = 0, lhs_s[kMaxDenseDims] = {}, lhs_group = 0;
+  const T* rhs = nullptr;
+  int64_t rhs_o = 0, rhs_i = 0, rhs_k[kMaxDenseDims] = {}, rhs_group = 0;
+  T* out = nullptr;
+  int64_t out_n = 0, out_o = 0, out_q[kMaxDenseDims] = {}, out_group = 0;
+};
+
+// One build per instruction set; both write every output element of p.
+template <class T>
+void dense_conv_generic(const DenseConv<T>& p, int num_threads);
+template <class T>
+void dense_conv_avx2(const DenseConv<T>& p, int num_threads);
+
+// Test hook: force a path (Auto picks AVX2 when the CPU has AVX2+FMA).
+enum class ConvPath { Auto, Generic, Scalar };
+void set_conv_path(ConvPath path);
+
+}  // namespace xlax::kernels::detail
