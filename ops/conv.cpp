@@ -1,0 +1,181 @@
+// lax.conv_general_dilated: argument resolution and checks (CONV_SEMANTICS §1), the
+// primitive (one kernel: ops/kernels/conv_kernel.hpp) and its vjp by JAX's transpose rules
+// (§2): both gradients are conv_general_dilated calls, so backprop runs on the same kernel
+// and higher orders come for free.
+#include <algorithm>
+#include <sstream>
+
+#include "core/graph.hpp"
+#include "ops/conv_params.hpp"
+#include "ops/kernels/conv_kernel.hpp"
+#include "xlax/lax.hpp"
+
+namespace xlax::lax {
+using detail::Node;
+
+namespace {
+
+const char* kFn = "conv_general_dilated";
+
+std::string join(const std::vector<int64_t>& v) {
+  std::ostringstream os;
+  os << "(";
+  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+  if (v.size() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+std::vector<int64_t> swap01(std::vector<int64_t> spec) {
+  std::swap(spec[0], spec[1]);
+  return spec;
+}
+
+std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+  return inv;
+}
+
+class ConvGeneralDilated : public detail::Primitive {
+ public:
+  explicit ConvGeneralDilated(ConvParams p) : p_(std::move(p)) {}
+  std::string name() const override { return kFn; }
+
+  void eval(const std::vector<const Node*>& in, Node& out) const override {
+    const Node& lhs = *in[0];
+    const Node& rhs = *in[1];
+    kernels::ConvGeometry g = conv_geometry(p_, lhs.shape, rhs.shape, out.shape);
+    detail::dispatch_float(out.dtype, kFn, [&](auto zero) {
+      using T = decltype(zero);
+      kernels::conv_general<T>(g, lhs.ptr<T>(), rhs.ptr<T>(), out.ptr<T>());
+    });
+  }
+
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& cot,
+                          const std::vector<bool>& needs) const override {
+    const Tensor& lhs = in[0];
+    const Tensor& rhs = in[1];
+    if (cot.size() == 0) return {zeros_like(lhs), zeros_like(rhs)};
+    return {needs[0] ? lhs_transpose(lhs, rhs, cot) : Tensor(), needs[1] ? rhs_transpose(lhs, rhs, cot) : Tensor()};
+  }
+
+ private:
+  // §2.2: dX = conv(g, flipped kernel with O/I swapped), stride <-> lhs dilation swapped.
+  Tensor lhs_transpose(const Tensor& lhs, const Tensor& rhs, const Tensor& g) const {
+    const auto& dn = p_.dimension_numbers;
+    const size_t n = p_.window_strides.size();
+    const int64_t G = p_.feature_group_count, B = p_.batch_group_count;
+    const int64_t groups = G > 1 ? G : B;
+    std::vector<int64_t> spatial_axes(dn.rhs_spec.begin() + 2, dn.rhs_spec.end());
+    Tensor kernel;
+    std::vector<int64_t> kernel_spec;
+    if (groups > 1) {
+      // Move the group factor from the kernel's O axis onto its I axis:
+      // W'[p, g*I + i, j] = W[g*Og + p, i, j], in canonical (O, I, K...) order.
+      Tensor wc = transpose(rhs, dn.rhs_spec);
+      Shape s = wc.shape();
+      const int64_t O = s[0], I = s[1];
+      Shape split = {groups, O / groups, I};
+      split.insert(split.end(), s.begin() + 2, s.end());
+      std::vector<int64_t> perm = {1, 0, 2};
+      for (size_t i = 0; i < n; ++i) perm.push_back(static_cast<int64_t>(3 + i));
+      Shape merged = {O / groups, groups * I};
+      merged.insert(merged.end(), s.begin() + 2, s.end());
+      kernel = reshape(transpose(reshape(wc, split), perm), merged);
+      std::vector<int64_t> canonical_spatial;
+      for (size_t i = 0; i < n; ++i) canonical_spatial.push_back(static_cast<int64_t>(2 + i));
+      kernel = rev(kernel, canonical_spatial);
+      kernel_spec = {1, 0};
+      for (size_t i = 0; i < n; ++i) kernel_spec.push_back(static_cast<int64_t>(2 + i));
+    } else {
+      kernel = rev(rhs, spatial_axes);
+      kernel_spec = swap01(dn.rhs_spec);
+    }
+    const Shape& xs = lhs.shape();
+    const Shape& ks = rhs.shape();
+    const Shape& gs = g.shape();
+    std::vector<std::pair<int64_t, int64_t>> pads(n);
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t S = xs[dn.lhs_spec[2 + i]], K = ks[dn.rhs_spec[2 + i]], Q = gs[dn.out_spec[2 + i]];
+      const int64_t X_dil = dilate_dim(S, p_.lhs_dilation[i]);
+      const int64_t K_dil = dilate_dim(K, p_.rhs_dilation[i]);
+      const int64_t Q_dil = dilate_dim(Q, p_.window_strides[i]);
+      const int64_t before = K_dil - 1 - p_.padding[i].first;
+      pads[i] = {before, X_dil + K_dil - 1 - Q_dil - before};
+    }
+    ConvDimensionNumbers trans_dn{dn.out_spec, kernel_spec, dn.lhs_spec};
+    Tensor dx = conv_general_dilated(g, kernel, p_.lhs_dilation, pads, p_.window_strides, p_.rhs_dilation,
+                                     trans_dn, groups, 1);
+    if (B > 1) {
+      // dX[g*Nb + b, c] = T[b, g*C + c]: move the batch-group factor into the batch axis.
+      Tensor tc = transpose(dx, dn.lhs_spec);
+      Shape s = tc.shape();
+      const int64_t Nb = s[0], C = s[1] / B;
+      Shape split = {Nb, B, C};
+      split.insert(split.end(), s.begin() + 2, s.end());
+      std::vector<int64_t> perm = {1, 0, 2};
+      for (size_t i = 0; i < n; ++i) perm.push_back(static_cast<int64_t>(3 + i));
+      Shape merged = {Nb * B, C};
+      merged.insert(merged.end(), s.begin() + 2, s.end());
+      Tensor canonical = reshape(transpose(reshape(tc, split), perm), merged);
+      dx = transpose(canonical, inverse_permutation(dn.lhs_spec));
+    }
+    return dx;
+  }
+
+  // §2.3: dW = conv(X, g) with batch and feature roles exchanged; stride <-> rhs dilation.
+  Tensor rhs_transpose(const Tensor& lhs, const Tensor& rhs, const Tensor& g) const {
+    const auto& dn = p_.dimension_numbers;
+    const size_t n = p_.window_strides.size();
+    const Shape& xs = lhs.shape();
+    const Shape& ks = rhs.shape();
+    const Shape& gs = g.shape();
+    std::vector<std::pair<int64_t, int64_t>> pads(n);
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t S = xs[dn.lhs_spec[2 + i]], K = ks[dn.rhs_spec[2 + i]], Q = gs[dn.out_spec[2 + i]];
+      const int64_t X_dil = dilate_dim(S, p_.lhs_dilation[i]);
+      const int64_t K_dil = dilate_dim(K, p_.rhs_dilation[i]);
+      const int64_t Q_dil = dilate_dim(Q, p_.window_strides[i]);
+      const int64_t lo = p_.padding[i].first;
+      pads[i] = {lo, Q_dil - X_dil + K_dil - lo - 1};
+    }
+    ConvDimensionNumbers trans_dn{swap01(dn.lhs_spec), swap01(dn.out_spec), swap01(dn.rhs_spec)};
+    const int64_t G = p_.feature_group_count, B = p_.batch_group_count;
+    return conv_general_dilated(lhs, g, p_.rhs_dilation, pads, p_.lhs_dilation, p_.window_strides, trans_dn,
+                                B > 1 ? B : 1, G > 1 ? G : 1);
+  }
+
+  ConvParams p_;
+};
+
+}  // namespace
+
+Tensor conv_general_dilated(const Tensor& lhs, const Tensor& rhs, const std::vector<int64_t>& window_strides,
+                            const Padding& padding, const std::vector<int64_t>& lhs_dilation,
+                            const std::vector<int64_t>& rhs_dilation, const DimensionNumbers& dimension_numbers,
+                            int64_t feature_group_count, int64_t batch_group_count) {
+  const Node& l = detail::node_of(lhs, kFn, "lhs");
+  const Node& r = detail::node_of(rhs, kFn, "rhs");
+  ConvParams p = resolve_conv_params(kFn, l.shape, r.shape, window_strides, padding, lhs_dilation, rhs_dilation,
+                                     dimension_numbers, feature_group_count, batch_group_count);
+  if (l.dtype != r.dtype)
+    throw Error(std::string(kFn) + ": lhs dtype " + to_string(l.dtype) + " and rhs dtype " + to_string(r.dtype) +
+                " must be equal (lax does not promote)");
+  if (!is_floating(l.dtype))
+    throw Error(std::string(kFn) + ": dtype " + to_string(l.dtype) + " is not supported (float32 or float64)");
+  Shape out = conv_output_shape(p, l.shape, r.shape);
+  return detail::make_tensor(std::make_shared<ConvGeneralDilated>(std::move(p)), {lhs, rhs}, out, l.dtype);
+}
+
+bool operator==(const ConvDimensionNumbers& a, const ConvDimensionNumbers& b) {
+  return a.lhs_spec == b.lhs_spec && a.rhs_spec == b.rhs_spec && a.out_spec == b.out_spec;
+}
+bool operator!=(const ConvDimensionNumbers& a, const ConvDimensionNumbers& b) { return !(a == b); }
+
+std::ostream& operator<<(std::ostream& os, const ConvDimensionNumbers& dn) {
+  return os << "ConvDimensionNumbers(lhs_spec=" << join(dn.lhs_spec) << ", rhs_spec=" << join(dn.rhs_spec)
+            << ", out_spec=" << join(dn.out_spec) << ")";
+}
+
+}  // namespace xlax::lax
