@@ -9,7 +9,6 @@
 #endif
 
 #include <cstdint>
-#include <cstring>
 #include <xsimd/xsimd.hpp>
 
 #include "ops/kernels/conv_kernel_internal.hpp"
@@ -115,28 +114,45 @@ inline bool tap_inside(const int64_t* x0, const int64_t* coord, const int64_t* S
 // ---------------------------------------------------------------------------------------
 // Implicit GEMM: rows = output positions, columns = output features, reduction over
 // (tap, input feature). Weights are packed per NR-wide column block; lhs values are
-// broadcast straight from the input through a per-(tap, row) pointer table in which taps
-// that fall into the padding point at zeros.
+// broadcast straight from the input. Tiles whose rows see only real taps address the lhs as
+// row base + tap offset; other tiles use a per-(tap, row) pointer table in which taps that
+// fall into the padding point at zeros.
 
-// acc[MR][NR] += sum over taps t < ntaps and c < ci of lhs(t, r, c) * w[t][c][0..NR).
-// UnitC: lhs(t, r, c) = rows[t*MR + r][c]; else rows[..][c * cstride[t*MR + r]].
-template <class T, int MR, int NV, bool UnitC>
-void micro_kernel(const T* const* rows, const int64_t* cstride, int64_t ntaps, int64_t ci,
-                  const T* w, T* acc) {
+// Where one micro-tile reads its lhs values: lhs(t, r, c) =
+//   Table, UnitC: table[t*MR + r][c]; Table, !UnitC: table[t*MR + r][c * cstride[t*MR + r]]
+//   Offsets:      base[r][tap_offset[t] + c * lhs_c]
+template <class T>
+struct TileSource {
+  const T* const* table = nullptr;
+  const int64_t* cstride = nullptr;
+  const T* const* base = nullptr;
+  const int64_t* tap_offset = nullptr;
+  int64_t lhs_c = 1;
+};
+
+// dst[r][0..NR) (+)= sum over taps t < ntaps and c < ci of lhs(t, r, c) * w[t][c][0..NR).
+template <class T, int MR, int NV, bool Offsets, bool UnitC>
+void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* w,
+                  T* const* dst, bool accumulate) {
   using B = xsimd::batch<T, Arch>;
   constexpr int L = static_cast<int>(B::size);
   B a[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = B::load_unaligned(acc + (r * NV + v) * L);
+    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
+  const int64_t cs_all = src.lhs_c;
   for (int64_t t = 0; t < ntaps; ++t) {
     const T* p[MR];
     int64_t cs[MR];
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
-      p[r] = rows[t * MR + r];
-      if constexpr (!UnitC) cs[r] = cstride[t * MR + r];
+      if constexpr (Offsets) {
+        p[r] = src.base[r] + src.tap_offset[t];
+      } else {
+        p[r] = src.table[t * MR + r];
+        if constexpr (!UnitC) cs[r] = src.cstride[t * MR + r];
+      }
     }
     for (int64_t c = 0; c < ci; ++c) {
       B wv[NV];
@@ -148,6 +164,8 @@ void micro_kernel(const T* const* rows, const int64_t* cstride, int64_t ntaps, i
         B x;
         if constexpr (UnitC) {
           x = B(p[r][c]);
+        } else if constexpr (Offsets) {
+          x = B(p[r][c * cs_all]);
         } else {
           x = B(*p[r]);
           p[r] += cs[r];
@@ -160,7 +178,7 @@ void micro_kernel(const T* const* rows, const int64_t* cstride, int64_t ntaps, i
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(acc + (r * NV + v) * L);
+    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
 }
 
 template <class T, int MR, int NV>
@@ -178,6 +196,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t wblock = ntaps * Ci * NR;  // one packed column block
   // Taps per pointer table, so the table stays small for huge kernels (weight gradients).
   const int64_t tap_block = max64(1, min64(ntaps, 4096 / kChunkRows));
+  const bool one_block = ntaps <= tap_block;
 
   // Packed weights [group][cblock][tap][c][NR], zero beyond Co.
   Scratch<T> wpack(p.groups * cblocks * wblock);
@@ -201,15 +220,17 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
   Scratch<T> zeros(max64(Ci, 1));  // target of padded taps
   const int64_t chunks = ceil_div(rows, kChunkRows);
   const int64_t tasks = p.groups * chunks;
-  const int nt = static_cast<int>(max64(1, min64(num_threads, tasks)));
+  const double flops = 2.0 * static_cast<double>(rows) * p.groups * Co * Ci * ntaps;
+  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, tasks)));
 
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (nt > 1)
   {
     Scratch<const T*> table(kChunkRows * tap_block);
     Scratch<int64_t> ctable(unit_c ? 0 : kChunkRows * tap_block);
     Scratch<T> acc(kTilesPerChunk * cblocks * MR * NR);
     Scratch<int64_t> row_x0(kChunkRows * nd), row_lhs(kChunkRows), row_out(kChunkRows);
-    Scratch<char> row_interior(kChunkRows);
+    Scratch<const T*> row_base(kChunkRows);
+    Scratch<char> tile_interior(kTilesPerChunk), tile_direct(kTilesPerChunk * cblocks);
 
 #pragma omp for schedule(static)
     for (int64_t task = 0; task < tasks; ++task) {
@@ -219,47 +240,75 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
       const T* lhs = p.lhs + g * p.lhs_group;
       T* out = p.out + g * p.out_group;
       RowCursor<T> cur(p, m0);
-      for (int64_t r = 0; r < mrows; ++r, cur.next()) {
-        cur.describe(&row_x0[r * nd], row_lhs[r], row_out[r]);
-        row_interior[r] = RowCursor<T>::interior(p, &row_x0[r * nd]);
+      for (int64_t tile = 0; tile < tiles; ++tile) tile_interior[tile] = 1;
+      for (int64_t r = 0; r < tiles * MR; ++r) {
+        if (r < mrows) {
+          cur.describe(&row_x0[r * nd], row_lhs[r], row_out[r]);
+          if (!RowCursor<T>::interior(p, &row_x0[r * nd])) tile_interior[r / MR] = 0;
+          row_base[r] = lhs + row_lhs[r];
+          cur.next();
+        } else {
+          tile_interior[r / MR] = 0;
+          row_base[r] = zeros.data;
+        }
       }
-      fill_zero(acc.data, tiles * cblocks * MR * NR);
 
-      for (int64_t t0 = 0; t0 < ntaps; t0 += tap_block) {
+      for (int64_t t0 = 0; t0 < ntaps || t0 == 0; t0 += tap_block) {
         const int64_t tb = min64(tap_block, ntaps - t0);
-        // table layout [tile][tap][MR]
+        // Pointer table [tile][tap][MR] for tiles that meet padding.
         for (int64_t r = 0; r < tiles * MR; ++r) {
+          if (tile_interior[r / MR]) continue;
           const T** trow = table.data + (r / MR) * tb * MR + r % MR;
           int64_t* crow = unit_c ? nullptr : ctable.data + (r / MR) * tb * MR + r % MR;
           for (int64_t t = 0; t < tb; ++t) {
-            const bool inside =
-                r < mrows && (row_interior[r] || tap_inside(&row_x0[r * nd],
-                                                            &taps.coord.data[(t0 + t) * nd], p.S, nd));
-            trow[t * MR] = inside ? lhs + row_lhs[r] + taps.lhs_offset.data[t0 + t] : zeros.data;
+            const bool inside = r < mrows && tap_inside(&row_x0[r * nd],
+                                                        &taps.coord.data[(t0 + t) * nd], p.S, nd);
+            trow[t * MR] = inside ? row_base[r] + taps.lhs_offset.data[t0 + t] : zeros.data;
             if (!unit_c) crow[t * MR] = inside ? p.lhs_c : 0;
           }
         }
         for (int64_t cb = 0; cb < cblocks; ++cb) {
           const T* w = wpack.data + (g * cblocks + cb) * wblock + t0 * Ci * NR;
+          const bool full_cols = (cb + 1) * NR <= Co;
           for (int64_t tile = 0; tile < tiles; ++tile) {
-            T* a = acc.data + (tile * cblocks + cb) * MR * NR;
-            const T* const* tr = table.data + tile * tb * MR;
-            if (unit_c)
-              micro_kernel<T, MR, NV, true>(tr, nullptr, tb, Ci, w, a);
-            else
-              micro_kernel<T, MR, NV, false>(tr, ctable.data + tile * tb * MR, tb, Ci, w, a);
+            // Full tiles of a single tap block go straight to a unit-stride output.
+            const bool direct = one_block && full_cols && p.out_o == 1 && (tile + 1) * MR <= mrows;
+            tile_direct[tile * cblocks + cb] = direct;
+            T* dst[MR];
+            for (int r = 0; r < MR; ++r)
+              dst[r] = direct ? out + row_out[tile * MR + r] + cb * NR
+                              : acc.data + ((tile * cblocks + cb) * MR + r) * NR;
+            TileSource<T> src;
+            src.lhs_c = p.lhs_c;
+            src.table = table.data + tile * tb * MR;
+            src.cstride = unit_c ? nullptr : ctable.data + tile * tb * MR;
+            src.base = row_base.data + tile * MR;
+            src.tap_offset = taps.lhs_offset.data + t0;
+            const bool accumulate = t0 > 0;
+            if (tile_interior[tile]) {
+              if (unit_c)
+                micro_kernel<T, MR, NV, true, true>(src, tb, Ci, w, dst, accumulate);
+              else
+                micro_kernel<T, MR, NV, true, false>(src, tb, Ci, w, dst, accumulate);
+            } else if (unit_c) {
+              micro_kernel<T, MR, NV, false, true>(src, tb, Ci, w, dst, accumulate);
+            } else {
+              micro_kernel<T, MR, NV, false, false>(src, tb, Ci, w, dst, accumulate);
+            }
           }
         }
+        if (ntaps == 0) break;
       }
 
       for (int64_t r = 0; r < mrows; ++r) {
         T* dst = out + row_out[r];
         for (int64_t cb = 0; cb < cblocks; ++cb) {
+          if (tile_direct[(r / MR) * cblocks + cb]) continue;
           const T* src = acc.data + ((r / MR) * cblocks + cb) * MR * NR + (r % MR) * NR;
           const int64_t cols = min64(NR, Co - cb * NR);
           T* d = dst + cb * NR * p.out_o;
           if (p.out_o == 1) {
-            std::memcpy(d, src, static_cast<size_t>(cols) * sizeof(T));
+            for (int64_t j = 0; j < cols; ++j) d[j] = src[j];
           } else {
             for (int64_t j = 0; j < cols; ++j) d[j * p.out_o] = src[j];
           }
@@ -295,8 +344,9 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 
   constexpr int64_t kRowsPerTask = 16;
   const int64_t tasks = ceil_div(rows, kRowsPerTask);
-  const int nt = static_cast<int>(max64(1, min64(num_threads, tasks)));
-#pragma omp parallel num_threads(nt)
+  const double flops = 2.0 * static_cast<double>(rows) * G * ntaps;
+  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, tasks)));
+#pragma omp parallel num_threads(nt) if (nt > 1)
   {
     Scratch<const T*> src(ntaps);
     Scratch<const T*> wsrc(ntaps);
@@ -349,6 +399,12 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
   }
 }
 
+}  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
+
+#include "ops/kernels/conv_kernel_direct.hpp"
+
+namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
 template <class T>
 void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t L = xsimd::batch<T, Arch>::size;
@@ -357,8 +413,15 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   if (rows == 0 || p.Co == 0 || p.groups == 0) return;
   const bool depthwise = p.Ci == 1 && p.Co == 1 && p.groups >= L && p.lhs_group == 1 &&
                          p.out_group == 1;
+  int64_t taps = 1;
+  for (int i = 0; i < p.nd; ++i) taps *= p.K[i];
+  // Few output features: vectorise over output positions instead of features.
+  const bool direct = p.nd >= 1 && p.Co <= 4 && taps > 0 && p.Q[p.nd - 1] >= L &&
+                      taps * p.Ci * (p.Q[p.nd - 1] + p.K[p.nd - 1] * p.rhs_dil[p.nd - 1]) * p.stride[p.nd - 1] <= (int64_t(1) << 20);
   if (depthwise)
     depthwise_conv(p, num_threads);
+  else if (direct)
+    direct_conv(p, num_threads);
   else if (p.Co > L)
     gemm_conv<T, 6, 2>(p, num_threads);
   else

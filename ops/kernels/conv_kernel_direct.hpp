@@ -1,0 +1,168 @@
+// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the direct path for
+// few output features. Vectorises over output positions along the last spatial dim; the
+// input rows a line of outputs needs are first copied into a zero-padded line buffer,
+// de-interleaved by stride phase, so every (tap, feature) is a run of contiguous vector loads
+// whatever the lhs layout, padding or stride.
+#pragma once
+
+namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
+// Geometry of one line buffer row: outputs q < Q along the last dim read padded input
+// x' = q*s + j*rd, stored at phase x' % s, index x' / s.
+struct LineRow {
+  int64_t s, phase_len, len;  // len = s * phase_len
+  LineRow(int64_t Q, int64_t K, int64_t s_, int64_t rd, int64_t L) : s(s_) {
+    const int64_t span = (Q - 1) * s + (K - 1) * rd + 1;
+    phase_len = ceil_div(span, s) + L;  // room for the last, partial vector
+    len = s * phase_len;
+  }
+};
+
+// acc[u][o] += line(x at q0 + u*L + k) * w[o] for NQ vectors of outputs and COB features.
+template <class T, int NQ, int COB>
+void direct_block(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const T* w,
+                  int64_t w_step, T* acc_out) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int L = static_cast<int>(B::size);
+  B a[NQ][COB];
+#pragma GCC unroll 8
+  for (int u = 0; u < NQ; ++u)
+#pragma GCC unroll 4
+    for (int o = 0; o < COB; ++o) a[u][o] = B(T(0));
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const T* x = rowbuf + tap_pos[t];
+    B wb[COB];
+#pragma GCC unroll 4
+    for (int o = 0; o < COB; ++o) wb[o] = B(w[o]);
+    w += w_step;
+#pragma GCC unroll 8
+    for (int u = 0; u < NQ; ++u) {
+      const B xv = B::load_unaligned(x + u * L);
+#pragma GCC unroll 4
+      for (int o = 0; o < COB; ++o) a[u][o] = xsimd::fma(xv, wb[o], a[u][o]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < NQ; ++u)
+#pragma GCC unroll 4
+    for (int o = 0; o < COB; ++o) a[u][o].store_unaligned(acc_out + (o * NQ + u) * L);
+}
+
+// Runs features [o0, o0+COB) of one line: out[q, o] for all q < Qv.
+template <class T, int NQ, int COB>
+void direct_line_features(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const T* w,
+                          int64_t w_step, int64_t Qv, T* out, int64_t out_q, int64_t out_o,
+                          T* acc) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+  for (int64_t q0 = 0; q0 < Qv; q0 += NQ * L) {
+    direct_block<T, NQ, COB>(rowbuf + q0, tap_pos, ntaps, w, w_step, acc);
+    const int64_t nq = min64(NQ * L, Qv - q0);
+    for (int o = 0; o < COB; ++o)
+      for (int64_t q = 0; q < nq; ++q) out[(q0 + q) * out_q + o * out_o] = acc[o * NQ * L + q];
+  }
+}
+
+template <class T>
+void direct_conv(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+  const int nd = p.nd, v = nd - 1;
+  const int64_t Ci = p.Ci, Co = p.Co, Qv = p.Q[v], Kv = p.K[v];
+  // Taps of the other dims ("outer" taps), row-major.
+  int64_t outer_taps = 1, outer_lines = 1;
+  for (int i = 0; i < v; ++i) outer_taps *= p.K[i], outer_lines *= p.Q[i];
+  const int64_t lines = p.groups * p.N * outer_lines;
+  const LineRow lr(Qv, Kv, p.stride[v], p.rhs_dil[v], 8 * L);
+  const int64_t rows_per_line = outer_taps * Ci;
+
+  // Weights [g][outer tap][c][j_v][o]; line buffer rows ordered (outer tap, c).
+  const int64_t wg = rows_per_line * Kv * Co;
+  Scratch<T> wpack(p.groups * wg);
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t ot = 0; ot < outer_taps; ++ot) {
+      int64_t rem = ot, koff = 0;
+      for (int i = v - 1; i >= 0; --i) {
+        koff += (rem % p.K[i]) * p.rhs_k[i];
+        rem /= p.K[i];
+      }
+      for (int64_t c = 0; c < Ci; ++c)
+        for (int64_t j = 0; j < Kv; ++j)
+          for (int64_t o = 0; o < Co; ++o)
+            wpack[g * wg + ((ot * Ci + c) * Kv + j) * Co + o] =
+                p.rhs[g * p.rhs_group + o * p.rhs_o + c * p.rhs_i + koff + j * p.rhs_k[v]];
+    }
+  // Position in the line buffer of each (row, j_v), relative to output q = 0.
+  Scratch<int64_t> tap_pos(rows_per_line * Kv);
+  for (int64_t r = 0; r < rows_per_line; ++r)
+    for (int64_t j = 0; j < Kv; ++j) {
+      const int64_t x = j * p.rhs_dil[v];
+      tap_pos[r * Kv + j] = r * lr.len + (x % lr.s) * lr.phase_len + x / lr.s;
+    }
+
+  const double flops = 2.0 * static_cast<double>(lines) * Qv * Co * rows_per_line * Kv;
+  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    Scratch<T> rowbuf(rows_per_line * lr.len);
+    Scratch<T> acc(8 * L * 4);
+    Scratch<int64_t> valid_pos(rows_per_line * Kv);
+    Scratch<T> valid_w(rows_per_line * Kv * Co);
+#pragma omp for schedule(static)
+    for (int64_t line = 0; line < lines; ++line) {
+      // line = ((g * N + n) * outer_lines + outer index)
+      int64_t rem = line, q[kMaxDenseDims] = {};
+      for (int i = v - 1; i >= 0; --i) {
+        q[i] = rem % p.Q[i];
+        rem /= p.Q[i];
+      }
+      const int64_t n = rem % p.N, g = rem / p.N;
+      const T* lhs = p.lhs + g * p.lhs_group + n * p.lhs_n;
+      T* out = p.out + g * p.out_group + n * p.out_n;
+      for (int i = 0; i < v; ++i) out += q[i] * p.out_q[i];
+      // Copy the rows of the outer taps that land inside the lhs; skip the others.
+      int64_t ntaps = 0;
+      for (int64_t ot = 0; ot < outer_taps; ++ot) {
+        int64_t r2 = ot, off = 0;
+        bool inside = true;
+        for (int i = v - 1; i >= 0; --i) {
+          const int64_t x = q[i] * p.stride[i] + (r2 % p.K[i]) * p.rhs_dil[i] - p.pad_lo[i];
+          r2 /= p.K[i];
+          inside = inside && x >= 0 && x < p.S[i];
+          off += x * p.lhs_s[i];
+        }
+        if (!inside) continue;
+        for (int64_t c = 0; c < Ci; ++c) {
+          const int64_t row = ot * Ci + c;
+          T* dst = rowbuf.data + row * lr.len;
+          const T* src = lhs + off + c * p.lhs_c;
+          for (int64_t ph = 0; ph < lr.s; ++ph) {
+            T* d = dst + ph * lr.phase_len;
+            for (int64_t k = 0; k < lr.phase_len; ++k) {
+              const int64_t x = k * lr.s + ph - p.pad_lo[v];
+              d[k] = (x >= 0 && x < p.S[v]) ? src[x * p.lhs_s[v]] : T(0);
+            }
+          }
+          for (int64_t j = 0; j < Kv; ++j) {
+            valid_pos[ntaps] = tap_pos[row * Kv + j];
+            for (int64_t o = 0; o < Co; ++o)
+              valid_w[ntaps * Co + o] = wpack[g * wg + (row * Kv + j) * Co + o];
+            ++ntaps;
+          }
+        }
+      }
+      for (int64_t o0 = 0; o0 < Co;) {
+        const int64_t cob = min64(Co - o0, 4);
+        const T* w = valid_w.data + o0;
+        T* o_out = out + o0 * p.out_o;
+        switch (cob) {
+          case 1: direct_line_features<T, 8, 1>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
+          case 2: direct_line_features<T, 4, 2>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
+          case 3: direct_line_features<T, 3, 3>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
+          default: direct_line_features<T, 2, 4>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
+        }
+        o0 += cob;
+      }
+    }
+  }
+}
+
+}  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
