@@ -98,14 +98,24 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
       tap_pos[r * Kv + j] = r * lr.len + (x % lr.s) * lr.phase_len + x / lr.s;
     }
 
+  // Input rows are cached across consecutive lines of a thread (neighbouring output rows
+  // share most of their input rows): slot chosen by key, probing past slots this line uses.
+  int64_t outer_S = 1;
+  for (int i = 0; i < v; ++i) outer_S *= p.S[i];
+  const int64_t slots = 2 * rows_per_line + 1;
+
   const double flops = 2.0 * static_cast<double>(lines) * Qv * Co * rows_per_line * Kv;
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    Scratch<T> rowbuf(rows_per_line * lr.len);
+    Scratch<T> rowbuf(slots * lr.len);
+    Scratch<int64_t> slot_key(slots), slot_line(slots);
+    for (int64_t k = 0; k < slots; ++k) slot_key[k] = slot_line[k] = -1;
     Scratch<T> acc(8 * L * 4);
     Scratch<int64_t> valid_pos(rows_per_line * Kv);
     Scratch<T> valid_w(rows_per_line * Kv * Co);
+    // Valid x' range of a row: x = x' - pad_lo inside [0, S).
+    const int64_t xlo = p.pad_lo[v], xhi = p.pad_lo[v] + p.S[v];
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
       // line = ((g * N + n) * outer_lines + outer index)
@@ -118,31 +128,48 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
       const T* lhs = p.lhs + g * p.lhs_group + n * p.lhs_n;
       T* out = p.out + g * p.out_group + n * p.out_n;
       for (int i = 0; i < v; ++i) out += q[i] * p.out_q[i];
-      // Copy the rows of the outer taps that land inside the lhs; skip the others.
+      // Rows of the outer taps that land inside the lhs; the others contribute nothing.
       int64_t ntaps = 0;
       for (int64_t ot = 0; ot < outer_taps; ++ot) {
-        int64_t r2 = ot, off = 0;
+        int64_t r2 = ot, off = 0, xflat = 0, xscale = 1;
         bool inside = true;
         for (int i = v - 1; i >= 0; --i) {
           const int64_t x = q[i] * p.stride[i] + (r2 % p.K[i]) * p.rhs_dil[i] - p.pad_lo[i];
           r2 /= p.K[i];
           inside = inside && x >= 0 && x < p.S[i];
           off += x * p.lhs_s[i];
+          xflat += x * xscale;
+          xscale *= p.S[i];
         }
         if (!inside) continue;
         for (int64_t c = 0; c < Ci; ++c) {
           const int64_t row = ot * Ci + c;
-          T* dst = rowbuf.data + row * lr.len;
-          const T* src = lhs + off + c * p.lhs_c;
-          for (int64_t ph = 0; ph < lr.s; ++ph) {
-            T* d = dst + ph * lr.phase_len;
-            for (int64_t k = 0; k < lr.phase_len; ++k) {
-              const int64_t x = k * lr.s + ph - p.pad_lo[v];
-              d[k] = (x >= 0 && x < p.S[v]) ? src[x * p.lhs_s[v]] : T(0);
+          const int64_t key = (rem * outer_S + xflat) * Ci + c;
+          int64_t slot = key % slots;
+          while (slot_line[slot] == line && slot_key[slot] != key) slot = (slot + 1) % slots;
+          slot_line[slot] = line;
+          if (slot_key[slot] != key) {
+            slot_key[slot] = key;
+            T* dst = rowbuf.data + slot * lr.len;
+            const T* src = lhs + off + c * p.lhs_c;
+            const int64_t sv = p.lhs_s[v];
+            for (int64_t ph = 0; ph < lr.s; ++ph) {
+              T* d = dst + ph * lr.phase_len;
+              // k with xlo <= k*s + ph < xhi
+              const int64_t k0 = min64(lr.phase_len, max64(0, ceil_div(xlo - ph, lr.s)));
+              const int64_t k1 = max64(k0, min64(lr.phase_len, ceil_div(xhi - ph, lr.s)));
+              for (int64_t k = 0; k < k0; ++k) d[k] = T(0);
+              const T* sp = src + (k0 * lr.s + ph - xlo) * sv;
+              if (lr.s * sv == 1) {
+                for (int64_t k = k0; k < k1; ++k) d[k] = sp[k - k0];
+              } else {
+                for (int64_t k = k0; k < k1; ++k) d[k] = sp[(k - k0) * lr.s * sv];
+              }
+              for (int64_t k = k1; k < lr.phase_len; ++k) d[k] = T(0);
             }
           }
           for (int64_t j = 0; j < Kv; ++j) {
-            valid_pos[ntaps] = tap_pos[row * Kv + j];
+            valid_pos[ntaps] = slot * lr.len + tap_pos[row * Kv + j] - row * lr.len;
             for (int64_t o = 0; o < Co; ++o)
               valid_w[ntaps * Co + o] = wpack[g * wg + (row * Kv + j) * Co + o];
             ++ntaps;
