@@ -5,6 +5,7 @@
 // 2*N*Cout*Cin/groups*prod(in)*prod(kernel) (no inserted zeros), as in bench/README.md.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -111,9 +112,16 @@ Problem make_problem(const Shape& s) {
   return p;
 }
 
-// Median seconds per call over repeated timed batches of about 20 ms.
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+// Median seconds per call over repeated timed batches of about 20 ms; cpu_sec gets the
+// median process CPU time per call (at 1 thread, robust to other load on a shared machine).
 template <class T>
-double time_conv(const Problem& p, const std::vector<T>& lhs, const std::vector<T>& rhs, std::vector<T>& out) {
+double time_conv(double& cpu_sec, const Problem& p, const std::vector<T>& lhs, const std::vector<T>& rhs, std::vector<T>& out) {
   using clock = std::chrono::steady_clock;
   auto call = [&] { xlax::kernels::conv_general<T>(p.g, lhs.data(), rhs.data(), out.data()); };
   call();
@@ -125,19 +133,23 @@ double time_conv(const Problem& p, const std::vector<T>& lhs, const std::vector<
     if (dt > 0.02 || reps > (1 << 20)) break;
     reps *= 2;
   }
-  std::vector<double> samples;
+  std::vector<double> samples, cpu;
   for (int k = 0; k < 7; ++k) {
     const auto t0 = clock::now();
+    const double c0 = cpu_seconds();
     for (int r = 0; r < reps; ++r) call();
+    cpu.push_back((cpu_seconds() - c0) / reps);
     samples.push_back(std::chrono::duration<double>(clock::now() - t0).count() / reps);
   }
   std::sort(samples.begin(), samples.end());
+  std::sort(cpu.begin(), cpu.end());
+  cpu_sec = cpu[cpu.size() / 2];
   return samples[samples.size() / 2];
 }
 
 template <class T>
 void run(const std::vector<Shape>& shapes, const std::string& filter, const char* type) {
-  std::printf("shape,kind,dtype,threads,mflop,usec,gflops\n");
+  std::printf("shape,kind,dtype,threads,mflop,usec,gflops,gflops_per_cpu_sec\n");
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(-1, 1);
   for (const Shape& s : shapes) {
@@ -148,9 +160,11 @@ void run(const std::vector<Shape>& shapes, const std::string& filter, const char
     for (auto& x : rhs) x = static_cast<T>(u(rng));
     for (int threads : {1, 2}) {
       xlax::set_num_threads(threads);
-      const double sec = time_conv(p, lhs, rhs, out);
-      std::printf("%s,%s,%s,%d,%.3f,%.1f,%.2f\n", s.name.c_str(), s.kind.c_str(), type, threads,
-                  p.flops * 1e-6, sec * 1e6, p.flops / sec * 1e-9);
+      double cpu_sec = 0;
+      const double sec = time_conv(cpu_sec, p, lhs, rhs, out);
+      std::printf("%s,%s,%s,%d,%.3f,%.1f,%.2f,%.2f\n", s.name.c_str(), s.kind.c_str(), type,
+                  threads, p.flops * 1e-6, sec * 1e6, p.flops / sec * 1e-9,
+                  p.flops / (cpu_sec / threads) * 1e-9);
       std::fflush(stdout);
     }
   }

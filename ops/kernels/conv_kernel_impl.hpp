@@ -181,6 +181,41 @@ void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* 
     for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
 }
 
+// Interior tiles with unit feature stride: one loop over flattened (tap, feature) with
+// lhs(k, r) = base[r][flat_offset[k]] (indexed loads, no per-tap pointer set-up; matters
+// when there are few input features).
+template <class T, int MR, int NV>
+void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t nk, const T* w,
+                       T* const* dst, bool accumulate) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int L = static_cast<int>(B::size);
+  B a[MR][NV];
+  const T* p[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    p[r] = base[r];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
+  }
+  for (int64_t k = 0; k < nk; ++k) {
+    const int64_t off = flat_offset[k];
+    B wv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
+    w += NV * L;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const B x(p[r][off]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r][v] = xsimd::fma(x, wv[v], a[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
+}
+
 template <class T, int MR, int NV>
 void gemm_conv(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
@@ -218,6 +253,11 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
 
   const bool unit_c = p.lhs_c == 1 || Ci <= 1;
   Scratch<T> zeros(max64(Ci, 1));  // target of padded taps
+  const bool use_flat = unit_c && ntaps * Ci <= (int64_t(1) << 16);
+  Scratch<int64_t> flat_offset(use_flat ? ntaps * Ci : 0);
+  if (use_flat)
+    for (int64_t t = 0; t < ntaps; ++t)
+      for (int64_t c = 0; c < Ci; ++c) flat_offset[t * Ci + c] = taps.lhs_offset.data[t] + c;
   const int64_t chunks = ceil_div(rows, kChunkRows);
   const int64_t tasks = p.groups * chunks;
   const double flops = 2.0 * static_cast<double>(rows) * p.groups * Co * Ci * ntaps;
@@ -285,7 +325,10 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
             src.base = row_base.data + tile * MR;
             src.tap_offset = taps.lhs_offset.data + t0;
             const bool accumulate = t0 > 0;
-            if (tile_interior[tile]) {
+            if (tile_interior[tile] && use_flat) {
+              micro_kernel_flat<T, MR, NV>(src.base, flat_offset.data + t0 * Ci, tb * Ci, w, dst,
+                                           accumulate);
+            } else if (tile_interior[tile]) {
               if (unit_c)
                 micro_kernel<T, MR, NV, true, true>(src, tb, Ci, w, dst, accumulate);
               else
