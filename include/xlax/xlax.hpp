@@ -7,6 +7,7 @@
 #include "autodiff.hpp"
 #include "core.hpp"
 #include "lax.hpp"
+#include "nn.hpp"
 
 namespace xlax {
 

@@ -1,0 +1,324 @@
+// xlax::nn: functional layers, initializers, losses, optimizers, schedules, data, JSON
+// configs, safetensors checkpoints and a trainer, on top of xlax's ops and autodiff.
+//
+// A layer is functional: init(key, input_shape) -> params, apply(params, x, context) -> y,
+// output_shape(input_shape). Shapes include the batch dimension and are channels-last
+// (NWC / NHWC / NDHWC, as Flax); kernels are HWIO-style (spatial..., in/groups, out).
+// Training is value_and_grad(loss)(params) plus an optimizer step on the flat param list.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autodiff.hpp"
+#include "core.hpp"
+#include "lax.hpp"
+
+namespace xlax::nn {
+
+// ---- context -------------------------------------------------------------------------
+
+// What apply() needs besides params and input: the mode, a key for Dropout, and a place for
+// BatchNorm's running-statistic updates (name -> new value, applied by the caller after the
+// step, so apply itself stays a pure function of its arguments).
+struct Context {
+  bool train = false;
+  random::Key key{{0, 0}};
+  std::string scope;                        // name prefix of the layer being applied ("3.")
+  std::map<std::string, Tensor>* updates = nullptr;   // null: updates are dropped
+};
+
+// ---- initializers --------------------------------------------------------------------
+
+// "zeros", "ones", "he_normal", "he_uniform", "glorot_normal", "glorot_uniform",
+// "lecun_normal", "lecun_uniform". Normal variants are untruncated.
+using Initializer = std::function<Tensor(const random::Key&, const Shape&, DType, int64_t fan_in,
+                                         int64_t fan_out)>;
+Initializer initializer(const std::string& name);   // Error for an unknown name
+const std::vector<std::string>& initializer_names();
+
+// ---- layers --------------------------------------------------------------------------
+
+struct ParamInfo {
+  std::string name;        // "kernel", "bias", "scale", "mean", "var"
+  bool trainable = true;   // false: running statistics (no gradient step, no weight decay)
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string type() const = 0;                  // "Conv", "Dense", ...
+  virtual std::vector<ParamInfo> param_info() const { return {}; }
+  // Throws Error naming the layer and the input shape when the input does not fit.
+  virtual Shape output_shape(const Shape& input_shape) const = 0;
+  virtual std::vector<Tensor> init(const random::Key& /*key*/, const Shape& input_shape,
+                                   DType /*dtype*/ = DType::float32) const {
+    output_shape(input_shape);
+    return {};
+  }
+  virtual Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context& ctx) const = 0;
+  virtual std::string describe() const { return type(); }   // "Conv(features=32, kernel_size=(3, 3))"
+};
+using LayerPtr = std::shared_ptr<const Layer>;
+
+// One padding for all spatial dims: a mode string, or explicit (lo, hi) pairs.
+using PaddingSpec = lax::Padding;
+
+struct ConvOptions {
+  int64_t features = 0;
+  Shape kernel_size;                 // its length sets the spatial rank (1, 2 or 3)
+  Shape strides;                     // {} = ones
+  PaddingSpec padding = "SAME";
+  Shape input_dilation;              // lhs dilation; {} = ones
+  Shape kernel_dilation;             // rhs dilation; {} = ones
+  int64_t feature_group_count = 1;   // = input channels for depthwise
+  bool use_bias = true;
+  std::string kernel_init = "lecun_normal";
+  std::string bias_init = "zeros";
+};
+// With input_dilation != 1, SAME/VALID are resolved on the dilated input size.
+LayerPtr Conv(ConvOptions);
+
+struct ConvTransposeOptions {
+  int64_t features = 0;
+  Shape kernel_size;
+  Shape strides;                     // the lhs dilation of the underlying conv
+  PaddingSpec padding = "SAME";      // as lax.conv_transpose: SAME gives in*stride
+  Shape kernel_dilation;
+  Shape output_padding;              // extra rows on the high side (as PyTorch); {} = zeros
+  int64_t feature_group_count = 1;
+  bool use_bias = true;
+  bool transpose_kernel = false;     // true flips the kernel spatially (gradient-of-conv form)
+  std::string kernel_init = "lecun_normal";
+  std::string bias_init = "zeros";
+};
+LayerPtr ConvTranspose(ConvTransposeOptions);
+
+LayerPtr Dense(int64_t features, bool use_bias = true, const std::string& kernel_init = "lecun_normal",
+               const std::string& bias_init = "zeros");
+// Pooling over the spatial dims of channels-last input; strides {} = window_shape.
+LayerPtr MaxPool(Shape window_shape, Shape strides = {}, PaddingSpec padding = "VALID");
+LayerPtr AvgPool(Shape window_shape, Shape strides = {}, PaddingSpec padding = "VALID");  // counts pads
+LayerPtr Flatten();                       // (N, ...) -> (N, prod)
+LayerPtr Reshape(Shape shape);            // per example; one -1 allowed
+LayerPtr Activation(const std::string& name, double negative_slope = 0.01);
+// relu, leaky_relu, gelu (tanh approximation, as Flax), gelu_exact is not provided,
+// tanh, sigmoid, softmax (last axis), log_softmax
+const std::vector<std::string>& activation_names();
+LayerPtr Dropout(double rate);
+LayerPtr BatchNorm(double momentum = 0.99, double epsilon = 1e-5);  // over all but the last axis
+
+class Sequential : public Layer {
+ public:
+  explicit Sequential(std::vector<LayerPtr> layers);
+  std::string type() const override { return "Sequential"; }
+  std::vector<ParamInfo> param_info() const override;   // "<index>.<name>"
+  Shape output_shape(const Shape& input_shape) const override;
+  std::vector<Tensor> init(const random::Key& key, const Shape& input_shape,
+                           DType dtype = DType::float32) const override;
+  Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context& ctx) const override;
+  const std::vector<LayerPtr>& layers() const { return layers_; }
+  std::vector<Shape> layer_output_shapes(const Shape& input_shape) const;
+  size_t param_offset(size_t layer) const { return offsets_[layer]; }
+
+ private:
+  std::vector<LayerPtr> layers_;
+  std::vector<size_t> offsets_;  // first param index of each layer, plus the total
+};
+
+// ---- losses (mean over the batch) ----------------------------------------------------
+
+Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& labels);   // labels int32 (N,)
+Tensor mse(const Tensor& predictions, const Tensor& targets);
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets);
+Tensor one_hot(const Tensor& labels, int64_t num_classes, DType dtype = DType::float32);
+
+// ---- optimizers and schedules --------------------------------------------------------
+
+struct OptState {
+  int64_t step = 0;                 // updates done so far
+  std::vector<std::string> slot_names;   // "m", "v", "momentum": one slot = one tensor per param
+  std::vector<std::vector<Tensor>> slots;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string name() const = 0;
+  virtual OptState init(const std::vector<Tensor>& params) const = 0;
+  // One step with learning rate lr; params with trainable[i] false are left alone.
+  // Returns lazy tensors: evaluate the new params and state together.
+  virtual void update(std::vector<Tensor>& params, const std::vector<Tensor>& grads, OptState& state,
+                      double lr, const std::vector<bool>& trainable) const = 0;
+};
+using OptimizerPtr = std::shared_ptr<const Optimizer>;
+
+OptimizerPtr SGD(double momentum = 0, bool nesterov = false, double weight_decay = 0);  // as torch.optim.SGD
+OptimizerPtr Adam(double b1 = 0.9, double b2 = 0.999, double eps = 1e-8, double weight_decay = 0);  // L2 in the gradient
+OptimizerPtr AdamW(double b1 = 0.9, double b2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2);  // decoupled
+
+struct Schedule {
+  std::string kind = "constant";   // constant | step | cosine
+  double lr = 1e-3;
+  int64_t step_size = 1000;        // step: multiply by gamma every step_size steps
+  double gamma = 0.1;
+  int64_t warmup_steps = 0;        // cosine: linear from 0 to lr, then cosine to lr * final_fraction
+  int64_t decay_steps = 0;         // cosine: 0 = the rest of training (the trainer fills it in)
+  double final_fraction = 0;
+  double operator()(int64_t step) const;   // learning rate for the update after `step` updates
+};
+
+// ---- data ----------------------------------------------------------------------------
+
+struct Dataset {
+  Shape example_shape;             // (28, 28, 1)
+  std::vector<float> x;            // n * prod(example_shape), row-major
+  std::vector<int32_t> labels;     // n (may be empty for unlabelled data)
+  int64_t num_classes = 0;
+  int64_t size() const;
+  int64_t example_size() const;
+};
+
+// IDX (MNIST format) file, gzip-compressed or plain: returns dims and the uint8 payload.
+std::pair<Shape, std::vector<uint8_t>> read_idx(const std::string& path);
+// images-idx3 + labels-idx1: pixels scaled to [0, 1], shape (rows, cols, 1).
+Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path);
+// kinds: "waves1d" (length 32, 1 channel), "images2d" (12x12x1), "blobs3d" (8x8x8x1).
+Dataset synthetic_dataset(const std::string& kind, int64_t n, int64_t num_classes, uint64_t seed);
+void normalize(Dataset& d, double mean, double std);
+std::vector<int64_t> shuffled_indices(int64_t n, uint64_t seed, int64_t epoch);
+// A batch of the given examples: x (B, example_shape...) and labels int32 (B,).
+std::pair<Tensor, Tensor> make_batch(const Dataset& d, const std::vector<int64_t>& indices,
+                                     int64_t begin, int64_t end, DType dtype = DType::float32);
+
+// ---- safetensors ---------------------------------------------------------------------
+
+struct NamedTensors {
+  std::vector<std::string> names;
+  std::vector<Tensor> tensors;     // float32 or float64
+  std::map<std::string, std::string> metadata;
+};
+// Atomic: writes <path>.tmp.<pid> then renames over path.
+void save_safetensors(const std::string& path, const NamedTensors& t);
+NamedTensors load_safetensors(const std::string& path);
+
+// ---- configs -------------------------------------------------------------------------
+
+struct DataConfig {
+  std::string source = "fashion_mnist";   // fashion_mnist | idx | synthetic
+  std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::string train_images, train_labels, test_images, test_labels;   // idx
+  std::string kind;                       // synthetic
+  int64_t train_size = 0, test_size = 0;  // 0 = all (synthetic: required)
+  int64_t num_classes = 10;
+  double mean = 0, std = 1;               // after scaling pixels to [0, 1]
+  double noise_std = 0;                   // > 0: inputs get Gaussian noise (denoising)
+  Shape example_shape() const;
+};
+
+struct TrainingConfig {
+  int64_t epochs = 1, batch_size = 64;
+  uint64_t seed = 0;
+  int threads = 0;                        // 0 = leave as is
+  int64_t max_steps_per_epoch = 0;        // 0 = all
+  std::string metrics_file;               // JSONL, one line per epoch; "" = none
+  std::string task = "classify";          // classify | reconstruct (targets = clean inputs)
+  std::string output_dir;                 // reconstruct: PNGs of noisy / output / clean
+};
+
+struct CheckpointConfig {
+  std::string dir;                        // "" = no checkpoints
+  int64_t every_epochs = 1;
+  int64_t keep = 2;                       // newest files kept
+};
+
+struct Config {
+  int schema_version = 1;
+  std::shared_ptr<Sequential> model;
+  std::vector<std::string> layer_types;   // per layer, as written
+  std::string loss = "softmax_cross_entropy";   // | mse | binary_cross_entropy
+  OptimizerPtr optimizer;
+  std::string optimizer_name;
+  Schedule schedule;
+  DataConfig data;
+  TrainingConfig training;
+  CheckpointConfig checkpoint;
+  std::string text;                       // the JSON as read (stored in checkpoints)
+  std::string source_dir;                 // relative paths in the config resolve from here
+};
+// Errors name the JSON path ("model.layers[2].kernel_size") and the layer index.
+Config parse_config(const std::string& json_text, const std::string& source_dir = ".");
+Config load_config(const std::string& path);
+std::string config_reference();           // every accepted key per section and layer type
+
+// ---- training ------------------------------------------------------------------------
+
+struct EpochMetrics {
+  int64_t epoch = 0;                      // 1-based
+  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  double seconds = 0, images_per_s = 0;
+  int64_t step = 0;                       // optimizer steps done
+};
+
+struct TrainState {
+  std::vector<Tensor> params;
+  OptState opt;
+  int64_t epoch = 0;                      // completed epochs
+};
+
+struct TrainCallbacks {
+  // after each step: epoch (1-based), step in epoch, steps in epoch, running mean loss,
+  // running accuracy (classify), examples done in this epoch, seconds since epoch start
+  std::function<void(int64_t, int64_t, int64_t, double, double, int64_t, double)> on_step;
+  std::function<void(const EpochMetrics&)> on_epoch;
+  std::function<void(const std::string&)> on_message;
+};
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(Config config);
+  const Config& config() const { return config_; }
+  const Dataset& train_data();            // loaded on first use
+  const Dataset& test_data();
+  TrainState init_state() const;
+  // Runs epochs state.epoch+1 .. epochs; checkpoints as configured.
+  std::vector<EpochMetrics> fit(TrainState& state, const TrainCallbacks& callbacks = {});
+  Evaluation evaluate(const std::vector<Tensor>& params, const Dataset& d, int64_t batch = 1000);
+  Tensor loss(const std::vector<Tensor>& params, const Tensor& x, const Tensor& labels_or_targets,
+              Context& ctx) const;
+  // One optimizer step on a batch; returns the loss and the accuracy of the batch (classify).
+  std::pair<double, double> step(TrainState& state, const Tensor& x, const Tensor& y, int64_t global_step);
+  std::vector<Tensor> predict(const std::vector<Tensor>& params, const Tensor& x) const;
+
+ private:
+  Config config_;
+  std::unique_ptr<Dataset> train_, test_;
+  std::vector<bool> trainable_;
+};
+
+// Checkpoint: params "params/<name>", optimizer slots "opt/<slot>/<name>", metadata with
+// step, epoch, optimizer and the config text.
+void save_checkpoint(const std::string& path, const Config& config, const TrainState& state);
+TrainState load_checkpoint(const std::string& path, const Config& config);
+std::string checkpoint_path(const CheckpointConfig& c, int64_t epoch);
+std::string newest_checkpoint(const std::string& dir);   // "" if none
+void prune_checkpoints(const CheckpointConfig& c);        // keeps the newest c.keep
+
+// Float64 gradient check of every parameter tensor on a small batch, along random
+// directions (check_grads). Returns one line per parameter; throws Error on a mismatch.
+std::vector<std::string> gradcheck(const Config& config, int64_t batch = 2, double atol = 1e-6,
+                                   double rtol = 1e-4);
+
+// The Keras-like table: layer, output shape, params.
+std::string summary(const Config& config);
+
+}  // namespace xlax::nn

@@ -1,0 +1,156 @@
+// The accepted keys of every config section and layer type, with their documentation.
+#include "nn/config_schema.hpp"
+
+#include "xlax/nn.hpp"
+
+namespace xlax::nn::detail {
+
+const std::vector<SectionSpec>& config_sections() {
+  static const std::vector<SectionSpec> t{
+      {"top level",
+       {{"schema_version", "int", "must be 1"},
+        {"description", "string", "free text"},
+        {"model", "object", "the network"},
+        {"loss", "string", "softmax_cross_entropy (integer labels) | mse | binary_cross_entropy (from logits)"},
+        {"optimizer", "object", "the optimizer"},
+        {"schedule", "object", "learning-rate schedule (default constant)"},
+        {"data", "object", "the dataset"},
+        {"training", "object", "loop settings"},
+        {"checkpoint", "object", "checkpointing (default none)"}}},
+      {"model", {{"layers", "[object]", "layers applied in order; each has a type and that type's keys"}}},
+      {"optimizer",
+       {{"type", "string", "sgd | adam | adamw"},
+        {"learning_rate", "number", "peak learning rate (default 1e-3)"},
+        {"momentum", "number", "sgd: momentum (default 0)"},
+        {"nesterov", "bool", "sgd: Nesterov momentum (default false)"},
+        {"weight_decay", "number", "sgd/adam: L2 added to the gradient; adamw: decoupled (default 0, adamw 1e-2)"},
+        {"b1", "number", "adam/adamw (default 0.9)"},
+        {"b2", "number", "adam/adamw (default 0.999)"},
+        {"eps", "number", "adam/adamw (default 1e-8)"}}},
+      {"schedule",
+       {{"type", "string", "constant | step | cosine"},
+        {"step_size", "int", "step: steps between decays"},
+        {"gamma", "number", "step: decay factor (default 0.1)"},
+        {"warmup_steps", "int", "cosine: linear warm-up steps (default 0)"},
+        {"decay_steps", "int", "cosine: steps of the cosine part (default: the rest of training)"},
+        {"final_fraction", "number", "cosine: final lr as a fraction of the peak (default 0)"}}},
+      {"data",
+       {{"source", "string", "fashion_mnist | idx | synthetic"},
+        {"dir", "string", "fashion_mnist: folder of the IDX .gz files (default the Debian package's)"},
+        {"train_images", "string", "idx: path"},
+        {"train_labels", "string", "idx: path"},
+        {"test_images", "string", "idx: path"},
+        {"test_labels", "string", "idx: path"},
+        {"kind", "string", "synthetic: waves1d (32x1) | images2d (12x12x1) | blobs3d (8x8x8x1)"},
+        {"train_size", "int", "examples used for training (0 = all; synthetic: required)"},
+        {"test_size", "int", "examples used for testing (0 = all; synthetic: required)"},
+        {"num_classes", "int", "synthetic: classes (default 10)"},
+        {"mean", "number", "normalisation: x = (x - mean) / std after scaling pixels to [0, 1]"},
+        {"std", "number", "see mean (default 1)"},
+        {"noise_std", "number", "Gaussian noise added to the inputs (denoising; default 0)"}}},
+      {"training",
+       {{"epochs", "int", "default 1"},
+        {"batch_size", "int", "default 64"},
+        {"seed", "int", "initialisation, shuffling and dropout (default 0)"},
+        {"threads", "int", "xlax threads (default: XLAX_NUM_THREADS or all cores)"},
+        {"max_steps_per_epoch", "int", "0 = full epochs"},
+        {"metrics_file", "string", "JSONL file, one line per epoch"},
+        {"task", "string", "classify (default) | reconstruct (targets are the clean inputs)"},
+        {"output_dir", "string", "reconstruct: where PNGs of noisy / output / clean test images go"}}},
+      {"checkpoint",
+       {{"dir", "string", "folder of ckpt_epoch_NNNN.safetensors files"},
+        {"every_epochs", "int", "default 1"},
+        {"keep", "int", "newest checkpoints kept (default 2)"}}},
+  };
+  return t;
+}
+
+const std::vector<SectionSpec>& layer_sections() {
+  static const KeySpec type{"type", "string", "the layer type"};
+  static const std::vector<SectionSpec> t{
+      {"Conv",
+       {type,
+        {"features", "int", "output channels (required)"},
+        {"kernel_size", "[int]", "one per spatial dim; its length sets 1-, 2- or 3-D (required)"},
+        {"strides", "int | [int]", "default 1"},
+        {"padding", "padding", "SAME | SAME_LOWER | VALID | int | [int] | [[lo, hi], ...] (default SAME)"},
+        {"input_dilation", "int | [int]", "lhs dilation (default 1)"},
+        {"kernel_dilation", "int | [int]", "rhs dilation (default 1)"},
+        {"feature_group_count", "int", "groups; = input channels for depthwise (default 1)"},
+        {"use_bias", "bool", "default true"},
+        {"kernel_init", "string", "default lecun_normal"},
+        {"bias_init", "string", "default zeros"}}},
+      {"ConvTranspose",
+       {type,
+        {"features", "int", "output channels (required)"},
+        {"kernel_size", "[int]", "one per spatial dim (required)"},
+        {"strides", "int | [int]", "upsampling factor (default 1)"},
+        {"padding", "padding", "SAME (out = in * stride) | VALID | int | [int] | [[lo, hi], ...] as lax.conv_transpose"},
+        {"kernel_dilation", "int | [int]", "default 1"},
+        {"output_padding", "int | [int]", "extra output rows on the high side, as PyTorch (default 0)"},
+        {"feature_group_count", "int", "default 1"},
+        {"use_bias", "bool", "default true"},
+        {"transpose_kernel", "bool", "flip the kernel spatially (default false)"},
+        {"kernel_init", "string", "default lecun_normal"},
+        {"bias_init", "string", "default zeros"}}},
+      {"Dense",
+       {type,
+        {"features", "int", "output size (required)"},
+        {"use_bias", "bool", "default true"},
+        {"kernel_init", "string", "default lecun_normal"},
+        {"bias_init", "string", "default zeros"}}},
+      {"MaxPool",
+       {type,
+        {"window_shape", "[int]", "one per spatial dim (required)"},
+        {"strides", "int | [int]", "default window_shape"},
+        {"padding", "padding", "default VALID"}}},
+      {"AvgPool",
+       {type,
+        {"window_shape", "[int]", "one per spatial dim (required)"},
+        {"strides", "int | [int]", "default window_shape"},
+        {"padding", "padding", "default VALID (padding counts in the average)"}}},
+      {"Flatten", {type}},
+      {"Reshape", {type, {"shape", "[int]", "per-example shape; one -1 allowed (required)"}}},
+      {"Dropout", {type, {"rate", "number", "drop probability in [0, 1) (required)"}}},
+      {"BatchNorm",
+       {type, {"momentum", "number", "running-average momentum (default 0.99)"}, {"epsilon", "number", "default 1e-5"}}},
+      {"relu", {type}},
+      {"leaky_relu", {type, {"negative_slope", "number", "default 0.01"}}},
+      {"gelu", {type}},
+      {"tanh", {type}},
+      {"sigmoid", {type}},
+      {"softmax", {type}},
+      {"log_softmax", {type}},
+  };
+  return t;
+}
+
+const SectionSpec* find_section(const std::vector<SectionSpec>& table, const std::string& name) {
+  for (auto& s : table)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+}  // namespace xlax::nn::detail
+
+namespace xlax::nn {
+
+std::string config_reference() {
+  std::string out;
+  auto print = [&](const detail::SectionSpec& s, const std::string& title) {
+    out += title + "\n";
+    for (auto& k : s.keys) {
+      std::string line = std::string("  ") + k.name;
+      line.resize(std::max<size_t>(line.size() + 1, 24), ' ');
+      std::string ty = k.type;
+      ty.resize(std::max<size_t>(ty.size() + 1, 14), ' ');
+      out += line + ty + k.doc + "\n";
+    }
+  };
+  for (auto& s : detail::config_sections()) print(s, s.name == "top level" ? "top level:" : "\"" + s.name + "\":");
+  out += "\nlayer types (model.layers[i].type):\n";
+  for (auto& s : detail::layer_sections()) print(s, "  " + s.name);
+  return out;
+}
+
+}  // namespace xlax::nn

@@ -1,0 +1,30 @@
+// Internal helpers shared by the nn/ layer files.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xlax/nn.hpp"
+
+namespace xlax::nn::detail {
+
+using Pairs = std::vector<std::pair<int64_t, int64_t>>;
+
+[[noreturn]] void shape_error(const std::string& layer, const Shape& input, const std::string& rule);
+// Expands a per-dim option ({} = fill, one value = broadcast) to `rank` values.
+Shape per_dim(const Shape& v, size_t rank, int64_t fill, const std::string& layer, const char* option);
+std::string shape_str(const Shape& s);   // "(3, 3)"
+int64_t product(const Shape& s, size_t begin = 0, size_t end = SIZE_MAX);
+// Explicit (lo, hi) pads of a window op for the SAME/SAME_LOWER/VALID rules of CONV_SEMANTICS,
+// computed on `in` (already lhs-dilated if the caller wants that) and the dilated window.
+Pairs resolve_padding(const PaddingSpec& p, const Shape& in, const Shape& window, const Shape& strides,
+                      const std::string& layer);
+std::string padding_str(const PaddingSpec& p);
+// Output size of a window op on `in` (already dilated) with explicit pads.
+int64_t window_out(int64_t in, int64_t lo, int64_t hi, int64_t window, int64_t stride);
+// The conv dimension numbers for rank-r spatial channels-last data with an (spatial..., I, O) kernel.
+lax::DimensionNumbers channels_last_dims(size_t spatial_rank);
+Tensor add_bias(const Tensor& y, const Tensor& bias);   // bias over the last axis
+
+}  // namespace xlax::nn::detail
