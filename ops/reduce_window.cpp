@@ -28,15 +28,27 @@ struct Geometry {
   int64_t effective_window(size_t d) const { return (window[d] - 1) * window_dilation[d] + 1; }
 };
 
-// Calls visit(out_index, offsets, count) for every output element, with the row-major
-// offsets of the input elements in its window (window order, padding holes skipped).
+// Calls visit(o, offsets, count, row) for runs of `row` consecutive output elements
+// o..o+row-1: output o+r reduces the input elements at offsets[j] + r, j < count (window
+// order, padding holes skipped). Trailing dims the window leaves alone (size 1, stride 1,
+// no padding or dilation: the channels of NHWC pooling) form the contiguous run.
 template <class Visit>
 void for_each_window(const Geometry& g, Visit&& visit) {
   const size_t nd = g.in.size();
   const Shape xs = detail::row_major_strides(g.in);
+  size_t outer = nd;  // dims [outer, nd) are untouched by the window
+  int64_t row = 1;
+  while (outer > 0) {
+    const size_t d = outer - 1;
+    if (g.window[d] != 1 || g.strides[d] != 1 || g.base_dilation[d] != 1 || g.pads[d].first != 0 ||
+        g.pads[d].second != 0)
+      break;
+    row *= g.in[d];
+    --outer;
+  }
   // lists[d][o]: offsets (along dim d) of the input elements that window o covers.
-  std::vector<std::vector<std::vector<int64_t>>> lists(nd);
-  for (size_t d = 0; d < nd; ++d) {
+  std::vector<std::vector<std::vector<int64_t>>> lists(outer);
+  for (size_t d = 0; d < outer; ++d) {
     lists[d].resize(g.out[d]);
     for (int64_t o = 0; o < g.out[d]; ++o)
       for (int64_t k = 0; k < g.window[d]; ++k) {
@@ -51,12 +63,12 @@ void for_each_window(const Geometry& g, Visit&& visit) {
     if (e == 0) return;
   // Window offsets are built in place: after dim d, offs[a * L + b] = offs[a] + list[b].
   std::vector<int64_t> offs(std::max<int64_t>(detail::shape_size(g.window), 1));
-  std::vector<int64_t> idx(nd, 0);
+  std::vector<int64_t> idx(outer, 0);
   const int64_t total = detail::shape_size(g.out);
-  for (int64_t o = 0; o < total; ++o) {
+  for (int64_t o = 0; o < total; o += row) {
     int64_t count = 1;
     offs[0] = 0;
-    for (size_t d = 0; d < nd && count > 0; ++d) {
+    for (size_t d = 0; d < outer && count > 0; ++d) {
       const auto& l = lists[d][idx[d]];
       const int64_t len = static_cast<int64_t>(l.size());
       for (int64_t a = count - 1; a >= 0; --a) {
@@ -65,23 +77,25 @@ void for_each_window(const Geometry& g, Visit&& visit) {
       }
       count *= len;
     }
-    visit(o, offs.data(), count);
-    for (int64_t d = static_cast<int64_t>(nd) - 1; d >= 0; --d) {
+    visit(o, offs.data(), count, row);
+    for (int64_t d = static_cast<int64_t>(outer) - 1; d >= 0; --d) {
       if (++idx[d] < g.out[d]) break;
       idx[d] = 0;
     }
   }
 }
 
-// Offset of the first maximum among `count` window elements, or -1 for an all-padding window.
+// best[r] = offset of the first maximum of the window of output o+r (-1: all padding).
 template <class T>
-int64_t first_argmax(const T* x, const int64_t* offs, int64_t count) {
-  int64_t best = -1;
-  for (int64_t j = 0; j < count; ++j) {
-    const T v = x[offs[j]];
-    if (best < 0 || v > x[best] || (v != v && x[best] == x[best])) best = offs[j];
+void first_argmax_row(const T* x, const int64_t* offs, int64_t count, int64_t row, int64_t* best) {
+  for (int64_t r = 0; r < row; ++r) best[r] = count > 0 ? offs[0] + r : -1;
+  for (int64_t j = 1; j < count; ++j) {
+    const T* xj = x + offs[j];
+    for (int64_t r = 0; r < row; ++r) {
+      const T v = xj[r], b = x[best[r]];
+      if (v > b || (v != v && b == b)) best[r] = offs[j] + r;
+    }
   }
-  return best;
 }
 
 Tensor reduce_window_resolved(const Tensor& x, lax::ReduceOp op, const Geometry& g);
@@ -98,15 +112,19 @@ class ReduceWindow : public detail::Primitive {
       const T* px = in[0]->ptr<T>();
       T* po = out.ptr<T>();
       if (op_ == lax::ReduceOp::sum) {
-        for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n) {
-          double acc = 0;  // windows are short; double keeps float32 sums exact-ish
-          for (int64_t j = 0; j < n; ++j) acc += px[offs[j]];
-          po[o] = static_cast<T>(acc);
+        std::vector<double> acc;  // float32 windows also sum in double
+        for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n, int64_t row) {
+          acc.assign(row, 0.0);
+          for (int64_t j = 0; j < n; ++j)
+            for (int64_t r = 0; r < row; ++r) acc[r] += px[offs[j] + r];
+          for (int64_t r = 0; r < row; ++r) po[o + r] = static_cast<T>(acc[r]);
         });
       } else {
-        for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n) {
-          const int64_t best = first_argmax(px, offs, n);
-          po[o] = best < 0 ? -std::numeric_limits<T>::infinity() : px[best];
+        std::vector<int64_t> best;
+        for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n, int64_t row) {
+          best.resize(row);
+          first_argmax_row(px, offs, n, row, best.data());
+          for (int64_t r = 0; r < row; ++r) po[o + r] = best[r] < 0 ? -std::numeric_limits<T>::infinity() : px[best[r]];
         });
       }
     });
@@ -155,9 +173,12 @@ class MaxScatter : public detail::Primitive {
       const T* pc = in[1]->ptr<T>();
       T* po = out.ptr<T>();
       std::fill(po, po + out.size, T(0));
-      for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n) {
-        const int64_t best = first_argmax(px, offs, n);
-        if (best >= 0) po[best] += pc[o];
+      std::vector<int64_t> best;
+      for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n, int64_t row) {
+        best.resize(row);
+        first_argmax_row(px, offs, n, row, best.data());
+        for (int64_t r = 0; r < row; ++r)
+          if (best[r] >= 0) po[best[r]] += pc[o + r];
       });
     });
   }
@@ -181,9 +202,11 @@ class MaxGather : public detail::Primitive {
       const T* px = in[0]->ptr<T>();
       const T* pt = in[1]->ptr<T>();
       T* po = out.ptr<T>();
-      for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n) {
-        const int64_t best = first_argmax(px, offs, n);
-        po[o] = best < 0 ? T(0) : pt[best];
+      std::vector<int64_t> best;
+      for_each_window(g_, [&](int64_t o, const int64_t* offs, int64_t n, int64_t row) {
+        best.resize(row);
+        first_argmax_row(px, offs, n, row, best.data());
+        for (int64_t r = 0; r < row; ++r) po[o + r] = best[r] < 0 ? T(0) : pt[best[r]];
       });
     });
   }

@@ -370,6 +370,21 @@ TEST_CASE("reduce_window: check_grads to order 2", "[ops][autodiff]") {
           {x}));
     }
   }
+  // Channels-last pooling takes the contiguous-row path; channels-first the general one.
+  Tensor nhwc = wavy({2, 4, 5, 3}, 6);
+  for (lax::ReduceOp op : {lax::ReduceOp::sum, lax::ReduceOp::max}) {
+    auto last = [op](const std::vector<Tensor>& v) {
+      return lax::reduce_window(v[0] * v[0], op, {1, 2, 3, 1}, {1, 2, 2, 1}, "SAME");
+    };
+    auto first = [op](const std::vector<Tensor>& v) {
+      Tensor y = lax::reduce_window(transpose(v[0] * v[0], {0, 3, 1, 2}), op, {1, 1, 2, 3}, {1, 1, 2, 2}, "SAME");
+      return transpose(y, {0, 2, 3, 1});
+    };
+    CHECK(vals(last({nhwc})) == vals(first({nhwc})));
+    ScalarFn fl = [&](auto& v) { return sum(tanh(last(v))); }, ff = [&](auto& v) { return sum(tanh(first(v))); };
+    check_close(vals(grad(fl)({nhwc})[0]), vals(grad(ff)({nhwc})[0]));
+    CHECK_NOTHROW(check_op(last, {nhwc}));
+  }
   // Order 3 reaches the gather's own vjp (the scatter again).
   ScalarFn pool = [](const std::vector<Tensor>& v) {
     return sum(tanh(lax::reduce_window(v[0] * v[0], lax::ReduceOp::max, {2, 2}, {1, 2}, "SAME")) * wavy({5, 3}, 5));
