@@ -279,6 +279,7 @@ TEST_CASE("lax::Padding keeps what it was given", "[ops]") {
   CHECK(t.mode() == "VALID");
   CHECK_FALSE(p.is_string());
   CHECK(p.pairs() == std::vector<std::pair<int64_t, int64_t>>{{2, 1}, {0, -1}});
+  CHECK_FALSE(e.is_string());  // {} means no pairs, not an empty mode string
   CHECK(e.pairs().empty());
   lax::Padding v(std::vector<std::pair<int64_t, int64_t>>{{3, 0}});
   CHECK(v.pairs().size() == 1);
