@@ -17,11 +17,11 @@ namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
 using Arch = xsimd::default_arch;
 
-// Zero-initialised heap array owned by one scope.
+// Zero-initialised heap array owned by one scope; never null, so &s[0] is valid for n = 0.
 template <class T>
 struct Scratch {
   T* data;
-  explicit Scratch(int64_t n) : data(n > 0 ? new T[static_cast<size_t>(n)]() : nullptr) {}
+  explicit Scratch(int64_t n) : data(new T[static_cast<size_t>(n > 0 ? n : 1)]()) {}
   ~Scratch() { delete[] data; }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
@@ -448,6 +448,21 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
+// Empty sums (empty lhs or no taps): zeros, without forming lhs addresses.
+template <class T>
+void zero_output(const DenseConv<T>& p, int64_t rows) {
+  int64_t x0[kMaxDenseDims];
+  for (int64_t g = 0; g < p.groups; ++g) {
+    RowCursor<T> cur(p, 0);
+    for (int64_t m = 0; m < rows; ++m, cur.next()) {
+      int64_t lhs_off, out_off;
+      cur.describe(x0, lhs_off, out_off);
+      T* dst = p.out + g * p.out_group + out_off;
+      for (int64_t o = 0; o < p.Co; ++o) dst[o * p.out_o] = T(0);
+    }
+  }
+}
+
 template <class T>
 void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t L = xsimd::batch<T, Arch>::size;
@@ -457,7 +472,12 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   const bool depthwise = p.Ci == 1 && p.Co == 1 && p.groups >= L && p.lhs_group == 1 &&
                          p.out_group == 1;
   int64_t taps = 1;
-  for (int i = 0; i < p.nd; ++i) taps *= p.K[i];
+  bool empty_lhs = p.Ci == 0;
+  for (int i = 0; i < p.nd; ++i) taps *= p.K[i], empty_lhs = empty_lhs || p.S[i] == 0;
+  if (taps == 0 || empty_lhs) {
+    zero_output(p, rows);
+    return;
+  }
   // Few output features: vectorise over output positions instead of features.
   const bool direct = p.nd >= 1 && p.Co <= 4 && taps > 0 && p.Q[p.nd - 1] >= L &&
                       taps * p.Ci * (p.Q[p.nd - 1] + p.K[p.nd - 1] * p.rhs_dil[p.nd - 1]) * p.stride[p.nd - 1] <= (int64_t(1) << 20);
