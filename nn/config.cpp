@@ -265,6 +265,11 @@ Config parse_config(const std::string& text, const std::string& source_dir) {
     c.optimizer_name = o.choice("type", "adam", {"sgd", "adam", "adamw"});
     lr = o.number("learning_rate", 1e-3);
     if (!(lr > 0)) o.fail("optimizer.learning_rate", "must be positive");
+    for (const char* k : {"momentum", "nesterov"})
+      if (o.has(k) && c.optimizer_name != "sgd")
+        o.fail(std::string("optimizer.") + k, "applies to sgd only, not " + c.optimizer_name);
+    for (const char* k : {"b1", "b2", "eps"})
+      if (o.has(k) && c.optimizer_name == "sgd") o.fail(std::string("optimizer.") + k, "applies to adam and adamw only");
     const double wd = o.number("weight_decay", c.optimizer_name == "adamw" ? 1e-2 : 0);
     try {
       if (c.optimizer_name == "sgd") c.optimizer = SGD(o.number("momentum", 0), o.boolean("nesterov", false), wd);
@@ -342,8 +347,9 @@ Config parse_config(const std::string& text, const std::string& source_dir) {
   for (auto d : c.data.example_shape()) in.push_back(d);
   try {
     Shape out = c.model->output_shape(in);
-    if (c.training.task == "classify" && (out.size() != 2 || (c.data.source == "synthetic" && out[1] != c.data.num_classes)))
-      throw Error("the model output " + to_string(out) + " must be (batch, classes) for classification");
+    if (c.training.task == "classify" && (out.size() != 2 || out[1] != c.data.num_classes))
+      throw Error("the model output " + to_string(out) + " must be (batch, classes) for classification with " +
+                  std::to_string(c.data.num_classes) + " classes (data.num_classes)");
     if (c.training.task == "reconstruct" && out != in)
       throw Error("the model output " + to_string(out) + " must equal the input shape " + to_string(in) + " to reconstruct");
   } catch (const Error& e) {

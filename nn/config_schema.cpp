@@ -44,7 +44,7 @@ const std::vector<SectionSpec>& config_sections() {
         {"kind", "string", "synthetic: waves1d (32x1) | images2d (12x12x1) | blobs3d (8x8x8x1)"},
         {"train_size", "int", "examples used for training (0 = all; synthetic: required)"},
         {"test_size", "int", "examples used for testing (0 = all; synthetic: required)"},
-        {"num_classes", "int", "synthetic: classes (default 10)"},
+        {"num_classes", "int", "classes; the model output must match (default 10)"},
         {"mean", "number", "normalisation: x = (x - mean) / std after scaling pixels to [0, 1]"},
         {"std", "number", "see mean (default 1)"},
         {"noise_std", "number", "Gaussian noise added to the inputs (denoising; default 0)"}}},

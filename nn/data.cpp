@@ -130,6 +130,9 @@ std::pair<Tensor, Tensor> make_batch(const Dataset& d, const std::vector<int64_t
   std::vector<int32_t> y(b, 0);
   for (int64_t k = 0; k < b; ++k) {
     const int64_t src = indices[begin + k];
+    if (src < 0 || src >= d.size())
+      throw Error("make_batch: example index " + std::to_string(src) + " is out of range for " + std::to_string(d.size()) +
+                  " examples");
     std::copy(d.x.begin() + src * e, d.x.begin() + (src + 1) * e, x.begin() + k * e);
     if (!d.labels.empty()) y[k] = d.labels[src];
   }
