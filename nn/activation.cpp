@@ -39,7 +39,7 @@ class ActivationLayer : public Layer {
     return e / sum(e, {last}, true);
   }
   std::string describe() const override {
-    return name_ == "leaky_relu" ? "leaky_relu(negative_slope=" + std::to_string(slope_) + ")" : name_;
+    return name_ == "leaky_relu" ? "leaky_relu(negative_slope=" + detail::number_str(slope_) + ")" : name_;
   }
 
  private:
@@ -51,7 +51,7 @@ class ActivationLayer : public Layer {
 class DropoutLayer : public Layer {
  public:
   explicit DropoutLayer(double rate) : rate_(rate) {
-    if (!(rate >= 0 && rate < 1)) throw Error("Dropout: rate=" + std::to_string(rate) + " must be in [0, 1)");
+    if (!(rate >= 0 && rate < 1)) throw Error("Dropout: rate=" + detail::number_str(rate) + " must be in [0, 1)");
   }
   std::string type() const override { return "Dropout"; }
   Shape output_shape(const Shape& in) const override { return in; }
@@ -60,7 +60,7 @@ class DropoutLayer : public Layer {
     Tensor keep = random::bernoulli(ctx.key, 1 - rate_, x.shape());
     return where(keep, x / (1 - rate_), 0.0);
   }
-  std::string describe() const override { return "Dropout(rate=" + std::to_string(rate_) + ")"; }
+  std::string describe() const override { return "Dropout(rate=" + detail::number_str(rate_) + ")"; }
 
  private:
   double rate_;

@@ -40,7 +40,7 @@ class BatchNormLayer : public Layer {
     return (x - mean_) * (p.at(0) / sqrt(var_ + epsilon_)) + p.at(1);
   }
   std::string describe() const override {
-    return "BatchNorm(momentum=" + std::to_string(momentum_) + ", epsilon=" + std::to_string(epsilon_) + ")";
+    return "BatchNorm(momentum=" + detail::number_str(momentum_) + ", epsilon=" + detail::number_str(epsilon_) + ")";
   }
 
  private:

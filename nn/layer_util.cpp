@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace xlax::nn::detail {
 
@@ -19,10 +20,12 @@ Shape per_dim(const Shape& v, size_t rank, int64_t fill, const std::string& laye
   return v;
 }
 
-std::string shape_str(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + ")";
+std::string shape_str(const Shape& s) { return to_string(s); }
+
+std::string number_str(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 int64_t product(const Shape& s, size_t begin, size_t end) {

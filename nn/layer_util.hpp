@@ -14,7 +14,8 @@ using Pairs = std::vector<std::pair<int64_t, int64_t>>;
 [[noreturn]] void shape_error(const std::string& layer, const Shape& input, const std::string& rule);
 // Expands a per-dim option ({} = fill, one value = broadcast) to `rank` values.
 Shape per_dim(const Shape& v, size_t rank, int64_t fill, const std::string& layer, const char* option);
-std::string shape_str(const Shape& s);   // "(3, 3)"
+std::string shape_str(const Shape& s);   // "(3, 3)", "(3,)"
+std::string number_str(double v);        // shortest of %g
 int64_t product(const Shape& s, size_t begin = 0, size_t end = SIZE_MAX);
 // Explicit (lo, hi) pads of a window op for the SAME/SAME_LOWER/VALID rules of CONV_SEMANTICS,
 // computed on `in` (already lhs-dilated if the caller wants that) and the dilated window.
