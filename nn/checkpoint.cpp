@@ -2,6 +2,7 @@
 // step, the epoch and the config text. Loading matches tensors by name and shape.
 #include <cstdio>
 #include <filesystem>
+#include <unistd.h>
 
 #include "nn/layer_util.hpp"
 
@@ -45,9 +46,15 @@ std::string newest_checkpoint(const std::string& dir) {
 void prune_checkpoints(const CheckpointConfig& c) {
   std::error_code ec;
   std::vector<std::pair<int64_t, fs::path>> found;
+  const std::string own_temp = ".tmp." + std::to_string(::getpid());
   for (auto& entry : fs::directory_iterator(c.dir, ec)) {
-    const int64_t e = checkpoint_epoch(entry.path().filename().string());
+    const std::string name = entry.path().filename().string();
+    const int64_t e = checkpoint_epoch(name);
     if (e >= 0) found.push_back({e, entry.path()});
+    // temp files of killed saves (ours are renamed or removed before we get here)
+    const auto tmp = name.find(".safetensors.tmp.");
+    if (name.rfind("ckpt_epoch_", 0) == 0 && tmp != std::string::npos && name.find(own_temp) == std::string::npos)
+      fs::remove(entry.path(), ec);
   }
   std::sort(found.rbegin(), found.rend());
   for (size_t i = static_cast<size_t>(std::max<int64_t>(c.keep, 1)); i < found.size(); ++i) fs::remove(found[i].second, ec);

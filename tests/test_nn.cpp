@@ -872,6 +872,11 @@ TEST_CASE("a save killed half-way leaves the previous checkpoint loadable", "[nn
   // the killed writer left its temp file behind; it is not mistaken for a checkpoint
   std::ofstream(path + ".tmp.999999") << "partial";
   CHECK(newest_checkpoint(dir) == path);
+  CheckpointConfig cc;
+  cc.dir = dir;
+  prune_checkpoints(cc);  // and the next save's pruning removes it
+  CHECK_FALSE(fs::exists(path + ".tmp.999999"));
+  CHECK(fs::exists(path));
   fs::remove_all(dir);
 }
 

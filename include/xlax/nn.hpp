@@ -102,13 +102,15 @@ LayerPtr ConvTranspose(ConvTransposeOptions);
 LayerPtr Dense(int64_t features, bool use_bias = true, const std::string& kernel_init = "lecun_normal",
                const std::string& bias_init = "zeros");
 // Pooling over the spatial dims of channels-last input; strides {} = window_shape.
+// Non-overlapping unpadded windows run as reshape + max/mean (a tie in a max window shares
+// the gradient); other windows use lax::reduce_window.
 LayerPtr MaxPool(Shape window_shape, Shape strides = {}, PaddingSpec padding = "VALID");
 LayerPtr AvgPool(Shape window_shape, Shape strides = {}, PaddingSpec padding = "VALID");  // counts pads
 LayerPtr Flatten();                       // (N, ...) -> (N, prod)
 LayerPtr Reshape(Shape shape);            // per example; one -1 allowed
 LayerPtr Activation(const std::string& name, double negative_slope = 0.01);
-// relu, leaky_relu, gelu (tanh approximation, as Flax), gelu_exact is not provided,
-// tanh, sigmoid, softmax (last axis), log_softmax
+// relu, leaky_relu, gelu (the tanh approximation, Flax's default), tanh, sigmoid,
+// softmax and log_softmax (over the last axis)
 const std::vector<std::string>& activation_names();
 LayerPtr Dropout(double rate);
 LayerPtr BatchNorm(double momentum = 0.99, double epsilon = 1e-5);  // over all but the last axis
