@@ -51,6 +51,7 @@ struct Node {
   int64_t size = 0;
   std::shared_ptr<Storage> data;  // set once evaluated
   bool tracer = false;            // built while a vjp trace was running (see autodiff)
+  uint64_t visit_mark = 0;        // graph walks mark visited nodes (no hash set per eval)
 
   Node() = default;
   Node(const Node&) = delete;
@@ -76,6 +77,9 @@ Tensor make_leaf(Shape shape, DType dtype);
 const Node& node_of(const Tensor& t, const char* function, const char* parameter);
 int64_t shape_size(const Shape& s);
 Shape row_major_strides(const Shape& s);  // in elements
+
+// A fresh mark for one graph walk: nodes whose visit_mark equals it were visited.
+uint64_t new_visit_mark();
 
 // Autodiff trace depth: while > 0, eval() keeps graph edges of tracer nodes.
 int& trace_depth();

@@ -1,7 +1,7 @@
 // The Tensor handle, node construction and the evaluator.
 #include <algorithm>
 #include <cstring>
-#include <unordered_set>
+#include <atomic>
 
 #include "core/graph.hpp"
 
@@ -18,6 +18,11 @@ Shape row_major_strides(const Shape& s) {
   Shape st(s.size(), 1);
   for (int64_t i = static_cast<int64_t>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
   return st;
+}
+
+uint64_t new_visit_mark() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
 }
 
 int& trace_depth() {
@@ -79,16 +84,21 @@ namespace {
 // Unevaluated nodes reachable from the roots, inputs before consumers; no recursion.
 std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
   std::vector<Node*> order;
-  std::unordered_set<Node*> visited;
+  const uint64_t mark = new_visit_mark();
+  auto first_visit = [mark](Node* n) {
+    if (n->visit_mark == mark) return false;
+    n->visit_mark = mark;
+    return true;
+  };
   std::vector<std::pair<Node*, size_t>> stack;
   for (Node* root : roots) {
-    if (root->evaluated() || !visited.insert(root).second) continue;
+    if (root->evaluated() || !first_visit(root)) continue;
     stack.push_back({root, 0});
     while (!stack.empty()) {
       auto& [node, next] = stack.back();
       if (next < node->inputs.size()) {
         Node* in = node->inputs[next++].get();
-        if (!in->evaluated() && visited.insert(in).second) stack.push_back({in, 0});
+        if (!in->evaluated() && first_visit(in)) stack.push_back({in, 0});
       } else {
         order.push_back(node);
         stack.pop_back();
