@@ -104,6 +104,18 @@ class Reader {
     }
     return out;
   }
+  std::vector<std::string> strings(const std::string& key, size_t count) const {
+    if (!has(key)) return {};
+    const json& v = at(key);
+    if (!v.is_array() || v.size() != count)
+      fail(sub(key), "expected a list of " + std::to_string(count) + " strings, got " + type_name(v));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string()) fail(sub(key) + "[" + std::to_string(i) + "]", "expected a string, got " + type_name(v[i]));
+      out.push_back(v[i].get<std::string>());
+    }
+    return out;
+  }
   // "SAME" | "VALID" | "SAME_LOWER" | int | [int] | [[lo, hi], ...]
   PaddingSpec padding(const std::string& key, const std::string& def) const {
     if (!has(key)) return PaddingSpec(def);
@@ -184,6 +196,7 @@ LayerPtr parse_layer(const json& j, size_t index, std::string& type_out) {
       o.use_bias = r.boolean("use_bias", true);
       o.kernel_init = r.string("kernel_init", "lecun_normal");
       o.bias_init = r.string("bias_init", "zeros");
+      o.dimension_numbers = r.strings("dimension_numbers", 3);
       return Conv(o);
     }
     if (type == "ConvTranspose") {
@@ -199,6 +212,7 @@ LayerPtr parse_layer(const json& j, size_t index, std::string& type_out) {
       o.transpose_kernel = r.boolean("transpose_kernel", false);
       o.kernel_init = r.string("kernel_init", "lecun_normal");
       o.bias_init = r.string("bias_init", "zeros");
+      o.dimension_numbers = r.strings("dimension_numbers", 3);
       return ConvTranspose(o);
     }
     if (type == "Dense")

@@ -20,7 +20,7 @@ std::string join(const Shape& s) { return detail::shape_str(s); }
 
 class ConvLayer : public Layer {
  public:
-  explicit ConvLayer(ConvOptions o) : o_(std::move(o)) {
+  explicit ConvLayer(ConvOptions o) : o_(std::move(o)), layout_(o_.dimension_numbers, o_.kernel_size.size(), "Conv") {
     const std::string n = "Conv";
     if (o_.kernel_size.empty()) throw Error("Conv: kernel_size must have one entry per spatial dim (1 to 3)");
     if (o_.features <= 0) throw Error("Conv: features=" + std::to_string(o_.features) + " must be positive");
@@ -43,16 +43,17 @@ class ConvLayer : public Layer {
     if (o_.use_bias) return {{"kernel", true}, {"bias", true}};
     return {{"kernel", true}};
   }
-  Geometry geometry(const Shape& in) const {
+  Geometry geometry(const Shape& actual_in) const {
     Geometry g;
     g.rank = o_.kernel_size.size();
+    const Shape in = layout_.canonical_input(actual_in);
     if (in.size() != g.rank + 2)
-      detail::shape_error("Conv", in, "expected rank " + std::to_string(g.rank + 2) + " (batch, " +
+      detail::shape_error("Conv", actual_in, "expected rank " + std::to_string(g.rank + 2) + " (batch, " +
                                           std::to_string(g.rank) + " spatial dims, channels) for kernel_size " +
                                           join(o_.kernel_size));
     g.in_features = in.back();
     if (g.in_features % o_.feature_group_count)
-      detail::shape_error("Conv", in, "feature_group_count=" + std::to_string(o_.feature_group_count) +
+      detail::shape_error("Conv", actual_in, "feature_group_count=" + std::to_string(o_.feature_group_count) +
                                           " must divide the input channels (" + std::to_string(g.in_features) + ")");
     g.kernel = o_.kernel_size;
     g.strides = o_.strides;
@@ -68,30 +69,29 @@ class ConvLayer : public Layer {
     for (size_t i = 0; i < g.rank; ++i) {
       const int64_t o = detail::window_out(dil_in[i], g.pads[i].first, g.pads[i].second, dil_k[i], g.strides[i]);
       if (o <= 0)
-        detail::shape_error("Conv", in, "spatial dim " + std::to_string(i) + " is too small for the (dilated) kernel " +
+        detail::shape_error("Conv", actual_in, "spatial dim " + std::to_string(i) + " is too small for the (dilated) kernel " +
                                             std::to_string(dil_k[i]) + " with padding " + detail::padding_str(o_.padding));
       g.out.push_back(o);
     }
     g.out.push_back(o_.features);
+    g.out = layout_.actual_output(g.out);
     return g;
   }
   Shape output_shape(const Shape& in) const override { return geometry(in).out; }
   std::vector<Tensor> init(const random::Key& key, const Shape& in, DType dtype) const override {
     Geometry g = geometry(in);
-    Shape kshape = g.kernel;
-    kshape.push_back(g.in_features / o_.feature_group_count);
-    kshape.push_back(o_.features);
-    const int64_t rf = detail::product(g.kernel);
+    const int64_t in_per_group = g.in_features / o_.feature_group_count, rf = detail::product(g.kernel);
+    const Shape kshape = layout_.kernel_shape(g.kernel, in_per_group, o_.features);
     auto keys = random::split(key, 2);
-    std::vector<Tensor> p{initializer(o_.kernel_init)(keys[0], kshape, dtype, rf * kshape[g.rank], rf * o_.features)};
-    if (o_.use_bias) p.push_back(initializer(o_.bias_init)(keys[1], {o_.features}, dtype, rf * kshape[g.rank], o_.features));
+    std::vector<Tensor> p{initializer(o_.kernel_init)(keys[0], kshape, dtype, rf * in_per_group, rf * o_.features)};
+    if (o_.use_bias) p.push_back(initializer(o_.bias_init)(keys[1], {o_.features}, dtype, rf * in_per_group, o_.features));
     return p;
   }
   Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context&) const override {
     Geometry g = geometry(x.shape());
     Tensor y = lax::conv_general_dilated(x, params.at(0), g.strides, lax::Padding(g.pads), g.lhs_dil, g.rhs_dil,
-                                         detail::channels_last_dims(g.rank), o_.feature_group_count);
-    return o_.use_bias ? detail::add_bias(y, params.at(1)) : y;
+                                         layout_.dimension_numbers(), o_.feature_group_count);
+    return o_.use_bias ? layout_.add_bias(y, params.at(1)) : y;
   }
   std::string describe() const override {
     std::ostringstream os;
@@ -102,18 +102,21 @@ class ConvLayer : public Layer {
     if (detail::product(o_.kernel_dilation) != 1) os << ", kernel_dilation=" << join(o_.kernel_dilation);
     if (o_.feature_group_count != 1) os << ", feature_group_count=" << o_.feature_group_count;
     if (!o_.use_bias) os << ", use_bias=false";
+    if (!layout_.channels_last()) os << ", dimension_numbers=" << layout_.str();
     return os.str() + ")";
   }
 
  private:
   ConvOptions o_;
+  detail::ConvLayout layout_;
 };
 
 // As lax.conv_transpose: a conv over the stride-dilated input with pads from
 // _conv_transpose_padding (SAME gives in * stride), plus PyTorch's output_padding on the high side.
 class ConvTransposeLayer : public Layer {
  public:
-  explicit ConvTransposeLayer(ConvTransposeOptions o) : o_(std::move(o)) {
+  explicit ConvTransposeLayer(ConvTransposeOptions o)
+      : o_(std::move(o)), layout_(o_.dimension_numbers, o_.kernel_size.size(), "ConvTranspose") {
     const std::string n = "ConvTranspose";
     if (o_.kernel_size.empty()) throw Error("ConvTranspose: kernel_size must have one entry per spatial dim");
     if (o_.features <= 0) throw Error("ConvTranspose: features=" + std::to_string(o_.features) + " must be positive");
@@ -139,16 +142,17 @@ class ConvTransposeLayer : public Layer {
     if (o_.use_bias) return {{"kernel", true}, {"bias", true}};
     return {{"kernel", true}};
   }
-  Geometry geometry(const Shape& in) const {
+  Geometry geometry(const Shape& actual_in) const {
     Geometry g;
     g.rank = o_.kernel_size.size();
+    const Shape in = layout_.canonical_input(actual_in);
     if (in.size() != g.rank + 2)
-      detail::shape_error("ConvTranspose", in, "expected rank " + std::to_string(g.rank + 2) +
+      detail::shape_error("ConvTranspose", actual_in, "expected rank " + std::to_string(g.rank + 2) +
                                                    " (batch, spatial dims, channels) for kernel_size " +
                                                    join(o_.kernel_size));
     g.in_features = in.back();
     if (g.in_features % o_.feature_group_count)
-      detail::shape_error("ConvTranspose", in, "feature_group_count=" + std::to_string(o_.feature_group_count) +
+      detail::shape_error("ConvTranspose", actual_in, "feature_group_count=" + std::to_string(o_.feature_group_count) +
                                                    " must divide the input channels (" + std::to_string(g.in_features) + ")");
     g.kernel = o_.kernel_size;
     g.strides = Shape(g.rank, 1);
@@ -174,36 +178,37 @@ class ConvTransposeLayer : public Layer {
       const int64_t dil_in = in[i + 1] == 0 ? 0 : (in[i + 1] - 1) * s + 1;
       const int64_t o = detail::window_out(dil_in, g.pads[i].first, g.pads[i].second, k, 1);
       if (o <= 0)
-        detail::shape_error("ConvTranspose", in, "spatial dim " + std::to_string(i) + " gives no output with padding " +
+        detail::shape_error("ConvTranspose", actual_in, "spatial dim " + std::to_string(i) + " gives no output with padding " +
                                                      detail::padding_str(o_.padding));
       g.out.push_back(o);
     }
     g.out.push_back(o_.features);
+    g.out = layout_.actual_output(g.out);
     return g;
   }
   Shape output_shape(const Shape& in) const override { return geometry(in).out; }
   std::vector<Tensor> init(const random::Key& key, const Shape& in, DType dtype) const override {
     Geometry g = geometry(in);
-    Shape kshape = g.kernel;
-    kshape.push_back(g.in_features / o_.feature_group_count);
-    kshape.push_back(o_.features);
-    const int64_t rf = detail::product(g.kernel);
+    const int64_t in_per_group = g.in_features / o_.feature_group_count, rf = detail::product(g.kernel);
+    const Shape kshape = layout_.kernel_shape(g.kernel, in_per_group, o_.features);
     auto keys = random::split(key, 2);
-    std::vector<Tensor> p{initializer(o_.kernel_init)(keys[0], kshape, dtype, rf * kshape[g.rank], rf * o_.features)};
-    if (o_.use_bias) p.push_back(initializer(o_.bias_init)(keys[1], {o_.features}, dtype, rf * kshape[g.rank], o_.features));
+    std::vector<Tensor> p{initializer(o_.kernel_init)(keys[0], kshape, dtype, rf * in_per_group, rf * o_.features)};
+    if (o_.use_bias) p.push_back(initializer(o_.bias_init)(keys[1], {o_.features}, dtype, rf * in_per_group, o_.features));
     return p;
   }
   Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context&) const override {
     Geometry g = geometry(x.shape());
     Tensor kernel = params.at(0);
     if (o_.transpose_kernel) {
-      std::vector<int64_t> spatial;
-      for (size_t i = 0; i < g.rank; ++i) spatial.push_back(static_cast<int64_t>(i));
+      std::vector<int64_t> spatial;  // every kernel axis but I and O
+      const Shape marks = layout_.kernel_shape(Shape(g.rank, 1), 0, 0);
+      for (size_t i = 0; i < marks.size(); ++i)
+        if (marks[i] == 1) spatial.push_back(static_cast<int64_t>(i));
       kernel = lax::rev(kernel, spatial);
     }
     Tensor y = lax::conv_general_dilated(x, kernel, g.strides, lax::Padding(g.pads), g.lhs_dil, g.rhs_dil,
-                                         detail::channels_last_dims(g.rank), o_.feature_group_count);
-    return o_.use_bias ? detail::add_bias(y, params.at(1)) : y;
+                                         layout_.dimension_numbers(), o_.feature_group_count);
+    return o_.use_bias ? layout_.add_bias(y, params.at(1)) : y;
   }
   std::string describe() const override {
     std::ostringstream os;
@@ -215,11 +220,13 @@ class ConvTransposeLayer : public Layer {
       if (any) os << ", output_padding=" << join(o_.output_padding);
     }
     if (o_.feature_group_count != 1) os << ", feature_group_count=" << o_.feature_group_count;
+    if (!layout_.channels_last()) os << ", dimension_numbers=" << layout_.str();
     return os.str() + ")";
   }
 
  private:
   ConvTransposeOptions o_;
+  detail::ConvLayout layout_;
 };
 
 }  // namespace

@@ -28,4 +28,25 @@ int64_t window_out(int64_t in, int64_t lo, int64_t hi, int64_t window, int64_t s
 lax::DimensionNumbers channels_last_dims(size_t spatial_rank);
 Tensor add_bias(const Tensor& y, const Tensor& bias);   // bias over the last axis
 
+// A conv layer's dimension numbers as strings ({} = channels-last, "NHWC", "HWIO", "NHWC").
+// The layers compute in the canonical order (N, spatial..., C) with spatial dims in the
+// kernel string's order, and this maps shapes between that order and the actual layouts.
+class ConvLayout {
+ public:
+  ConvLayout(const std::vector<std::string>& dimension_numbers, size_t spatial_rank, const std::string& layer);
+  bool channels_last() const { return default_; }
+  Shape canonical_input(const Shape& in) const;                      // (N, spatial..., C)
+  Shape actual_output(const Shape& canonical_out) const;             // from (N, spatial..., F)
+  Shape kernel_shape(const Shape& kernel_size, int64_t in_per_group, int64_t features) const;
+  Tensor add_bias(const Tensor& y, const Tensor& bias) const;
+  lax::DimensionNumbers dimension_numbers() const;
+  std::string str() const;
+
+ private:
+  bool default_ = true;
+  std::string lhs_, rhs_, out_;
+  std::vector<size_t> lhs_pos_, out_pos_;  // canonical index -> actual position
+  std::vector<size_t> rhs_pos_;            // (spatial..., I, O) -> actual position
+};
+
 }  // namespace xlax::nn::detail

@@ -687,6 +687,11 @@ TEST_CASE("config errors name the JSON path and the layer, and never crash", "[n
       {[](json& j) { j["model"]["layers"][0]["padding"] = "FULL"; },
        "config: model.layers[0].padding (layer 0, Conv): 'FULL' is not SAME"},
       {[](json& j) { j["model"]["layers"][0]["padding"] = {{1, 2, 3}}; }, "model.layers[0].padding[0] (layer 0, Conv)"},
+      {[](json& j) { j["model"]["layers"][0]["dimension_numbers"] = "NCW"; },
+       "config: model.layers[0].dimension_numbers (layer 0, Conv): expected a list of 3 strings"},
+      {[](json& j) { j["model"]["layers"][0]["dimension_numbers"] = {"NCW", "OIW", "NWC"}; j["model"]["layers"][0]["padding"] = "VALID"; },
+       "config: model: layer 0 (Conv) with inferred input shape (1, 32, 1): Conv: input shape (1, 32, 1): spatial dim 0 is "
+       "too small"},
       {[](json& j) { j["model"]["layers"][0].erase("features"); }, "config: model.layers[0].features (layer 0, Conv): is required"},
       {[](json& j) { j["model"]["layers"][0]["features"] = 0; }, "model.layers[0].features (layer 0, Conv): must be >= 1"},
       {[](json& j) { j["model"]["layers"][2]["type"] = "Swish"; }, "config: model.layers[2].type (layer 2): unknown layer type 'Swish'"},
@@ -909,4 +914,44 @@ TEST_CASE("training learns the synthetic 1-D and 3-D tasks", "[nn][train]") {
     CHECK(h.back().test_acc > before + 0.3);
     CHECK(h.back().train_loss < h.front().train_loss);
   }
+}
+
+TEST_CASE("Conv and ConvTranspose with other dimension numbers (PyTorch's NCHW / OIHW)", "[nn][layers]") {
+  ConvOptions last;
+  last.features = 3;
+  last.kernel_size = {2, 3};
+  last.strides = {1, 2};
+  last.padding = "SAME";
+  ConvOptions first = last;
+  first.dimension_numbers = {"NCHW", "OIHW", "NCHW"};
+  LayerPtr a = Conv(last), b = Conv(first);
+  Tensor x = rnd({2, 5, 6, 4}, 1);                     // NHWC
+  Tensor xc = transpose(x, {0, 3, 1, 2});              // NCHW
+  auto p = a->init(random::key(0), x.shape(), DType::float64);
+  p[1] = rnd({3}, 2);
+  auto q = b->init(random::key(0), xc.shape(), DType::float64);
+  REQUIRE(q[0].shape() == Shape{3, 4, 2, 3});          // OIHW
+  CHECK(b->output_shape(xc.shape()) == Shape{2, 3, 5, 3});
+  Tensor ya = apply(a, p, x), yb = apply(b, {transpose(p[0], {3, 2, 0, 1}), p[1]}, xc);
+  require_close(vals(transpose(ya, {0, 3, 1, 2})), vals(yb));
+  check_layer_grads(b, rnd({1, 2, 3, 4}, 3));
+  // ConvTranspose channels-first, kernel flipped: spatial axes of an IOHW-style kernel
+  ConvTransposeOptions t;
+  t.features = 2;
+  t.kernel_size = {3, 2};
+  t.strides = {2, 2};
+  t.transpose_kernel = true;
+  ConvTransposeOptions tc = t;
+  tc.dimension_numbers = {"NCHW", "IOHW", "NCHW"};
+  Tensor z = rnd({1, 3, 2, 4}, 4);
+  auto tp = ConvTranspose(t)->init(random::key(1), z.shape(), DType::float64);
+  Tensor za = apply(ConvTranspose(t), tp, z);
+  Tensor zb = apply(ConvTranspose(tc), {transpose(tp[0], {2, 3, 0, 1}), tp[1]}, transpose(z, {0, 3, 1, 2}));
+  require_close(vals(transpose(za, {0, 3, 1, 2})), vals(zb));
+  ConvOptions wrong = last;
+  wrong.dimension_numbers = {"NCHW", "OIHW"};
+  CHECK_THROWS_WITH(Conv(wrong), Contains("three strings"));
+  wrong.dimension_numbers = {"NCHW", "OIXW", "NCHW"};
+  CHECK_THROWS_WITH(Conv(wrong), Contains("need X in NCHW"));
+  CHECK_THROWS_WITH(b->output_shape({2, 5, 6}), Contains("Conv: input shape (2, 5, 6): expected rank 4"));
 }

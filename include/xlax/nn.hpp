@@ -80,6 +80,9 @@ struct ConvOptions {
   bool use_bias = true;
   std::string kernel_init = "lecun_normal";
   std::string bias_init = "zeros";
+  // {} = channels-last ("NHWC", "HWIO", "NHWC" and the 1-/3-D analogues), else {lhs, rhs,
+  // out} as lax.conv_general_dilated strings, e.g. {"NCHW", "OIHW", "NCHW"} for PyTorch's layout.
+  std::vector<std::string> dimension_numbers;
 };
 // With input_dilation != 1, SAME/VALID are resolved on the dilated input size.
 LayerPtr Conv(ConvOptions);
@@ -96,6 +99,7 @@ struct ConvTransposeOptions {
   bool transpose_kernel = false;     // true flips the kernel spatially (gradient-of-conv form)
   std::string kernel_init = "lecun_normal";
   std::string bias_init = "zeros";
+  std::vector<std::string> dimension_numbers;   // as ConvOptions
 };
 LayerPtr ConvTranspose(ConvTransposeOptions);
 
