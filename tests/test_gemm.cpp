@@ -139,7 +139,8 @@ TEMPLATE_TEST_CASE("gemm handles every operand layout", "[gemm]", float, double)
   ThreadCountGuard guard;
   xlax::set_num_threads(2);
   std::mt19937 rng(99);
-  check_all_layouts<TestType>(7, 33, 5, rng);     // small path
+  check_all_layouts<TestType>(3, 33, 5, rng);     // fewer rows than a register tile
+  check_all_layouts<TestType>(7, 33, 5, rng);     // one partial tile
   check_all_layouts<TestType>(67, 45, 70, rng);   // packed path, partial tiles
   check_all_layouts<TestType>(13, 100, 300, rng); // several K blocks, few rows
 }
@@ -166,6 +167,9 @@ TEMPLATE_TEST_CASE("gemm across cache blocks", "[gemm]", float, double) {
   check_case<TestType>({250, 90, 260, Layout::col_major, Layout::strided, false}, rng);
   check_case<TestType>({7, 4200, 9, Layout::row_major, Layout::row_major, false}, rng);
   check_case<TestType>({20, 2100, 30, Layout::strided, Layout::col_major, true}, rng);
+  // Fewer rows than a register tile, several column chunks of the row-wise path.
+  check_case<TestType>({3, 9000, 5, Layout::col_major, Layout::row_major, true}, rng);
+  check_case<TestType>({1, 5000, 70, Layout::row_major, Layout::row_major, false}, rng);
 }
 
 TEMPLATE_TEST_CASE("gemm with K = 0 or an empty output", "[gemm]", float, double) {
@@ -189,7 +193,8 @@ TEMPLATE_TEST_CASE("gemm is bitwise reproducible across thread counts", "[gemm]"
   ThreadCountGuard guard;
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{257, 133, 301}, {5, 700, 40}}) {
+  for (auto [M, N, K] :
+       {std::tuple<int64_t, int64_t, int64_t>{257, 133, 301}, {5, 700, 40}, {2, 9000, 300}}) {
     std::vector<T> A(M * K), B(K * N), C0(M * N);
     for (auto& v : A) v = static_cast<T>(dist(rng));
     for (auto& v : B) v = static_cast<T>(dist(rng));

@@ -33,9 +33,8 @@ struct GemmImpl {
   static constexpr int64_t MC = (sizeof(T) == 4 ? 240 : 120);
   static constexpr int64_t NC = (sizeof(T) == 4 ? 4080 : 2040);
   static_assert(MC % MR == 0 && NC % NR == 0, "blocks must hold whole register tiles");
-  // Below this many multiply-adds packing and threading cost more than they save.
-  static constexpr int64_t kSmallWork = 20 * 20 * 20;
-  // Minimum multiply-adds per extra thread (an OpenMP fork/join costs a few microseconds).
+  // Minimum multiply-adds per extra thread (an OpenMP fork/join costs a few microseconds;
+  // below 2x this, no parallel region is entered at all).
   static constexpr int64_t kWorkPerThread = 64 * 64 * 64;
 
   static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -112,6 +111,11 @@ struct GemmImpl {
                            bool add_to_c) {
     Batch c00(T(0)), c01(T(0)), c10(T(0)), c11(T(0)), c20(T(0)), c21(T(0));
     Batch c30(T(0)), c31(T(0)), c40(T(0)), c41(T(0)), c50(T(0)), c51(T(0));
+    // Start fetching the C tile now; it is only needed after the k loop.
+    for (int64_t r = 0; r < MR; ++r) {
+      __builtin_prefetch(C + r * ldc);
+      __builtin_prefetch(C + r * ldc + NR - 1);
+    }
     for (int64_t k = 0; k < kc; ++k, Ap += MR, Bp += NR) {
       const Batch b0 = Batch::load_aligned(Bp);
       const Batch b1 = Batch::load_aligned(Bp + kLanes);
@@ -175,24 +179,123 @@ struct GemmImpl {
     }
   }
 
-  // Tiny products: no packing, no threads. Row i of C accumulates A(i,k) * row k of B.
-  static void small_gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_row,
-                         int64_t a_col, const T* B, int64_t b_row, int64_t b_col, T* C,
-                         int64_t ldc, bool accumulate) {
+  // Fewer rows than a register tile (M < MR) with unit-stride rows of B: the packed path
+  // would waste most of each tile and pack all of B to use it M times. Instead each row of C
+  // accumulates A(i,k) * row k of B, in column chunks that keep the C chunk in L1. Chunks
+  // are split over threads; every element's additions run in k order, whatever the split.
+  static constexpr int64_t kRowChunk = 16384 / sizeof(T);  // 16 KiB of a C row
+
+  static void few_rows_chunk(int64_t M, int64_t j0, int64_t j1, int64_t K, const T* A,
+                             int64_t a_row, int64_t a_col, const T* B, int64_t b_row, T* C,
+                             int64_t ldc, bool accumulate) {
     for (int64_t i = 0; i < M; ++i) {
       T* c = C + i * ldc;
-      if (!accumulate) std::fill(c, c + N, T(0));
+      if (!accumulate) std::fill(c + j0, c + j1, T(0));
       for (int64_t k = 0; k < K; ++k) {
-        const Batch a_ik(A[i * a_row + k * a_col]);
-        const T* b = B + k * b_row;
-        int64_t j = 0;
-        if (b_col == 1) {
-          for (; j + kLanes <= N; j += kLanes)
-            xsimd::fma(a_ik, Batch::load_unaligned(b + j), Batch::load_unaligned(c + j))
-                .store_unaligned(c + j);
-        }
         const T a = A[i * a_row + k * a_col];
-        for (; j < N; ++j) c[j] = a * b[j * b_col] + c[j];
+        const Batch a_batch(a);
+        const T* b = B + k * b_row;
+        int64_t j = j0;
+        for (; j + kLanes <= j1; j += kLanes)
+          xsimd::fma(a_batch, Batch::load_unaligned(b + j), Batch::load_unaligned(c + j))
+              .store_unaligned(c + j);
+        for (; j < j1; ++j) c[j] = a * b[j] + c[j];
+      }
+    }
+  }
+
+  static void few_rows_gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_row,
+                            int64_t a_col, const T* B, int64_t b_row, T* C, int64_t ldc,
+                            bool accumulate) {
+    const int64_t chunks = ceil_div(N, kRowChunk);
+    int64_t threads = std::max<int64_t>(1, get_num_threads());
+    threads = std::min({threads, chunks, std::max<int64_t>(1, M * N * K / kWorkPerThread)});
+    auto chunk = [&](int64_t ch) {
+      few_rows_chunk(M, ch * kRowChunk, std::min(N, (ch + 1) * kRowChunk), K, A, a_row, a_col,
+                     B, b_row, C, ldc, accumulate);
+    };
+    if (threads == 1) {
+      for (int64_t ch = 0; ch < chunks; ++ch) chunk(ch);
+      return;
+    }
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(threads))
+    for (int64_t ch = 0; ch < chunks; ++ch) chunk(ch);
+  }
+
+  struct Problem {
+    int64_t M, N, K;
+    const T* A;
+    int64_t a_row, a_col;
+    const T* B;
+    int64_t b_row, b_col;
+    T* C;
+    int64_t ldc;
+    bool accumulate;
+  };
+  // How the packed path splits the problem: cache blocks and per-thread work items.
+  struct Plan {
+    int64_t kc_max, nc_max;     // K and N block sizes
+    int64_t m_tiles, m_blocks;  // MR-row tiles, grouped into m_blocks row blocks
+    int64_t n_chunks;           // column chunks of each B panel
+    int64_t threads;
+  };
+
+  static Plan make_plan(int64_t M, int64_t N, int64_t K) {
+    Plan plan;
+    // K blocks of equal size (no short tail block). Depends on K only: the order of the
+    // additions for every element of C is fixed whatever the thread count.
+    plan.kc_max = ceil_div(K, ceil_div(K, KC));
+    plan.nc_max = ceil_div(ceil_div(N, ceil_div(N, NC)), NR) * NR;
+
+    // Threads split the output into (row block x column chunk) work items; each item is
+    // written by one thread only and K is never split, so results are bitwise reproducible
+    // (and independent of the thread count: the tiles and their arithmetic do not change).
+    int64_t threads = std::max<int64_t>(1, get_num_threads());
+    threads = std::min(threads, std::max<int64_t>(1, M * N * K / kWorkPerThread));
+    plan.m_tiles = ceil_div(M, MR);
+    plan.m_blocks = ceil_div(plan.m_tiles, MC / MR);
+    plan.n_chunks = 1;
+    if (plan.m_blocks >= threads) {
+      plan.m_blocks = std::min(ceil_div(plan.m_blocks, threads) * threads, plan.m_tiles);
+    } else {
+      plan.n_chunks = threads;  // few rows: split the columns of each B panel instead
+    }
+    plan.threads = std::min(threads, plan.m_blocks * plan.n_chunks);
+    return plan;
+  }
+
+  // The jc / pc loops with work-shared packing of B and the (row block x column chunk)
+  // items. Called by every thread of a team, or alone (the omp for then runs serially).
+  // Ap is this thread's A block buffer, Bp the shared B panel.
+  static void blocked_loops(const Problem& pb, const Plan& plan, T* Bp, T* Ap) {
+    const int64_t items = plan.m_blocks * plan.n_chunks;
+    for (int64_t jc = 0; jc < pb.N; jc += plan.nc_max) {
+      const int64_t nc = std::min(plan.nc_max, pb.N - jc);
+      const int64_t n_panels = ceil_div(nc, NR);
+      for (int64_t pc = 0; pc < pb.K; pc += plan.kc_max) {
+        const int64_t kc = std::min(plan.kc_max, pb.K - pc);
+        const bool add_to_c = pb.accumulate || pc > 0;
+#pragma omp for schedule(static)
+        for (int64_t p = 0; p < n_panels; ++p) {
+          const int64_t j0 = p * NR;
+          pack_b_panel(std::min(NR, nc - j0), kc, pb.B + pc * pb.b_row + (jc + j0) * pb.b_col,
+                       pb.b_row, pb.b_col, Bp + j0 * kc);
+        }
+        // (implicit barrier: the B panel is complete)
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < items; ++item) {
+          const int64_t mb = item / plan.n_chunks, nb = item % plan.n_chunks;
+          const int64_t i0 = (mb * plan.m_tiles / plan.m_blocks) * MR;
+          const int64_t i1 = std::min(pb.M, ((mb + 1) * plan.m_tiles / plan.m_blocks) * MR);
+          const int64_t p0 = nb * n_panels / plan.n_chunks;
+          const int64_t p1 = (nb + 1) * n_panels / plan.n_chunks;
+          if (i0 >= i1 || p0 >= p1) continue;
+          const int64_t j0 = p0 * NR, j1 = std::min(nc, p1 * NR);
+          pack_a(i1 - i0, kc, pb.A + i0 * pb.a_row + pc * pb.a_col, pb.a_row, pb.a_col, Ap);
+          macro_kernel(i1 - i0, j1 - j0, kc, Ap, Bp + j0 * kc, pb.C + i0 * pb.ldc + jc + j0,
+                       pb.ldc, add_to_c);
+        }
+        // (implicit barrier: nobody still reads Bp when it is repacked)
       }
     }
   }
@@ -205,76 +308,25 @@ struct GemmImpl {
         for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
       return;
     }
-    const int64_t work = M * N * K;
-    if (work <= kSmallWork) {
-      small_gemm(M, N, K, A, a_row, a_col, B, b_row, b_col, C, ldc, accumulate);
+    if (M < MR && b_col == 1) {
+      few_rows_gemm(M, N, K, A, a_row, a_col, B, b_row, C, ldc, accumulate);
       return;
     }
-
-    // K blocks of equal size (no short tail block). Depends on K only: the order of the
-    // additions for every element of C is fixed whatever the thread count.
-    const int64_t k_blocks = ceil_div(K, KC);
-    const int64_t kc_max = ceil_div(K, k_blocks);
-    const int64_t n_outer = ceil_div(N, NC);
-    const int64_t nc_max = ceil_div(ceil_div(N, n_outer), NR) * NR;
-
-    // Threads split the output into (row block x column chunk) work items; each item is
-    // written by one thread only and K is never split, so results are bitwise reproducible.
-    int64_t threads = std::max<int64_t>(1, get_num_threads());
-    threads = std::min(threads, std::max<int64_t>(1, work / kWorkPerThread));
-    const int64_t m_tiles = ceil_div(M, MR);
-    int64_t m_blocks = ceil_div(m_tiles, MC / MR);
-    int64_t n_chunks = 1;
-    if (m_blocks >= threads) {
-      m_blocks = ceil_div(m_blocks, threads) * threads;
-      m_blocks = std::min(m_blocks, m_tiles);
-    } else {
-      n_chunks = threads;  // few rows: split the columns of each B panel instead
+    const Problem pb{M, N, K, A, a_row, a_col, B, b_row, b_col, C, ldc, accumulate};
+    const Plan plan = make_plan(M, N, K);
+    const int64_t mc_max = ceil_div(plan.m_tiles, plan.m_blocks) * MR;
+    const int64_t b_size = ceil_div(plan.kc_max * plan.nc_max, 16) * 16;  // whole cache lines
+    const int64_t a_size = ceil_div(mc_max * plan.kc_max, 16) * 16;
+    T* const Bp = pack_buffer(b_size + plan.threads * a_size);
+    if (plan.threads == 1) {  // no parallel region: its fixed cost shows on small products
+      blocked_loops(pb, plan, Bp, Bp + b_size);
+      return;
     }
-    const int64_t items = m_blocks * n_chunks;
-    threads = std::min(threads, items);
-    const int64_t mc_max = ceil_div(m_tiles, m_blocks) * MR;
-
-    const int64_t b_size = ceil_div(kc_max * nc_max, 16) * 16;  // whole cache lines
-    const int64_t a_size = ceil_div(mc_max * kc_max, 16) * 16;
-    T* const Bp = pack_buffer(b_size + threads * a_size);
-
-#pragma omp parallel num_threads(static_cast<int>(threads)) if (threads > 1)
+#pragma omp parallel num_threads(static_cast<int>(plan.threads))
     {
 #ifdef _OPENMP
-      T* const Ap = Bp + b_size + omp_get_thread_num() * a_size;
-#else
-      T* const Ap = Bp + b_size;
+      blocked_loops(pb, plan, Bp, Bp + b_size + omp_get_thread_num() * a_size);
 #endif
-      for (int64_t jc = 0; jc < N; jc += nc_max) {
-        const int64_t nc = std::min(nc_max, N - jc);
-        const int64_t n_panels = ceil_div(nc, NR);
-        for (int64_t pc = 0; pc < K; pc += kc_max) {
-          const int64_t kc = std::min(kc_max, K - pc);
-          const bool add_to_c = accumulate || pc > 0;
-#pragma omp for schedule(static)
-          for (int64_t p = 0; p < n_panels; ++p) {
-            const int64_t j0 = p * NR;
-            pack_b_panel(std::min(NR, nc - j0), kc, B + pc * b_row + (jc + j0) * b_col, b_row,
-                         b_col, Bp + j0 * kc);
-          }
-          // (implicit barrier: the B panel is complete)
-#pragma omp for schedule(static)
-          for (int64_t item = 0; item < items; ++item) {
-            const int64_t mb = item / n_chunks, nb = item % n_chunks;
-            const int64_t i0 = (mb * m_tiles / m_blocks) * MR;
-            const int64_t i1 = std::min(M, ((mb + 1) * m_tiles / m_blocks) * MR);
-            const int64_t p0 = nb * n_panels / n_chunks;
-            const int64_t p1 = (nb + 1) * n_panels / n_chunks;
-            if (i0 >= i1 || p0 >= p1) continue;
-            const int64_t j0 = p0 * NR, j1 = std::min(nc, p1 * NR);
-            pack_a(i1 - i0, kc, A + i0 * a_row + pc * a_col, a_row, a_col, Ap);
-            macro_kernel(i1 - i0, j1 - j0, kc, Ap, Bp + j0 * kc, C + i0 * ldc + jc + j0, ldc,
-                         add_to_c);
-          }
-          // (implicit barrier: nobody still reads Bp when it is repacked)
-        }
-      }
     }
   }
 };
