@@ -270,10 +270,16 @@ def main():
     W(f"- CPU: {cpu}, {os.cpu_count()} hardware threads (shared with other engineers' builds)")
     W(f"- date: {started.strftime('%Y-%m-%d %H:%M %Z')}, run took {elapsed / 60:.0f} min, {niced}")
     W(f"- load average (1/5/15 min) at start {' '.join(load_start)}, at end {' '.join(load_end)}")
-    W(f"- xlax commit {commit}{' + uncommitted changes in the work tree' if dirty else ''}")
+    built = datetime.datetime.fromtimestamp(os.path.getmtime(xlax)).astimezone().strftime('%Y-%m-%d %H:%M %Z')
+    W(f"- xlax commit {commit}{' + uncommitted changes in the work tree' if dirty else ''} at run time; "
+      f"bench_conv binary built {built}")
     pk = ", ".join(f"{t} thread{'s' if t > 1 else ''}: {v:.1f} GFLOP/s" for t, v in sorted(peak_fma.items()))
     W(f"- FMA peak fp32 (peak.cpp, median, best accumulator count): {pk}; clock estimate "
       f"{fmt(ghz, 2)} GHz")
+    if peak_fma.get(2) and peak_fma.get(1) and peak_fma[2] < 1.5 * peak_fma[1]:
+        W(f"- **contention warning**: peak.cpp's 2-thread FMA peak is only {peak_fma[2] / peak_fma[1]:.2f}x its "
+          "1-thread peak, i.e. the second core was largely taken by other processes: 2-thread figures and "
+          "speedups below mostly measure that contention (for every library); re-run on a quiet machine")
     W("")
 
     misses = []
@@ -346,6 +352,18 @@ def main():
                 tw.append(f"{base} {op} {100 * a / b:.0f} %" + (f" (oneDNN {100 * ob / obt:.0f} %)" if ob and obt else ""))
                 if a / b < 0.8:
                     misses.append(f"lhs-dilated vs dense twin {base} {op} = {100 * a / b:.0f} % (< 80 %)")
+    if 1 in threads and main_t > 1:
+        r1 = []
+        for s in shapes:
+            for op in PASSES:
+                x, o, _ = cell(1, s["name"], op)
+                if x and o:
+                    r1.append((x / o, s["name"], op))
+        if r1:
+            m1 = min(r1)
+            W(f"- for reference, at 1 thread (less hurt by other processes): geomean xlax/oneDNN "
+              f"**{fmt(gmean([r for r, _, _ in r1]), 3)}**, min cell {m1[0]:.3f} ({m1[1]} {m1[2]}), "
+              f"{sum(1 for r in r1 if r[0] < 0.7)} cells below 0.7")
     W("- lhs-dilated conv GFLOP/s as % of its dense twin (same useful work; target >= 80 %): "
       + (", ".join(tw) or "-"))
     # thread scaling
