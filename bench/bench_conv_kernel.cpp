@@ -1,6 +1,8 @@
-// Forward GFLOP/s of xlax::kernels::conv_general on the shared shape set, NHWC lhs, HWIO rhs,
-// NHWC out (JAX's usual layouts), at 1 and 2 threads.
+// GFLOP/s of xlax::kernels::conv_general on the shared shape set, NHWC lhs, HWIO rhs,
+// NHWC out (JAX's usual layouts), at 1 and 2 threads: the forward conv and the two
+// transpose-rule convs of its vjp (geometry and layouts as ops/conv.cpp builds them).
 // Usage: bench_conv_kernel [shapes.txt] [shape-name-substring] [float|double]
+//                          [fwd|bwd_data|bwd_weights|all] [threads, default "1,2"]
 // FLOPs: 2*N*Cout*prod(out)*Cin/groups*prod(kernel); for convT the useful work
 // 2*N*Cout*Cin/groups*prod(in)*prod(kernel) (no inserted zeros), as in bench/README.md.
 #include <algorithm>
@@ -112,6 +114,52 @@ Problem make_problem(const Shape& s) {
   return p;
 }
 
+int64_t dilate(int64_t d, int64_t r) { return d == 0 ? 0 : (d - 1) * r + 1; }
+
+// The lhs transpose rule (dX): conv of the cotangent (NHWC) with the spatially flipped
+// kernel, features swapped; window stride = forward lhs dilation, lhs dilation = forward
+// stride. Ungrouped shapes only (groups re-lay the kernel out first in ops/conv.cpp).
+Problem bwd_data_problem(const Problem& f) {
+  Problem p = f;
+  auto& g = p.g;
+  const auto& fg = f.g;
+  const size_t n = fg.lhs_size.size();
+  g.N = fg.N, g.C = fg.O, g.I = fg.O, g.O = fg.C;
+  g.lhs_size = fg.out_size, g.out_size = fg.lhs_size;
+  for (size_t i = 0; i < n; ++i) {
+    g.stride[i] = fg.lhs_dilation[i];
+    g.lhs_dilation[i] = fg.stride[i];
+    g.pad_lo[i] = dilate(fg.kernel_size[i], fg.rhs_dilation[i]) - 1 - fg.pad_lo[i];
+  }
+  g.lhs_strides = fg.out_strides;
+  g.out_strides = fg.lhs_strides;
+  g.rhs_strides = fg.rhs_strides;
+  std::swap(g.rhs_strides[0], g.rhs_strides[1]);
+  p.lhs_elems = f.out_elems, p.out_elems = f.lhs_elems;
+  return p;
+}
+
+// The rhs transpose rule (dW): lhs = X with batch and feature roles swapped, rhs = the
+// cotangent (window = forward output), out = dW; stride <-> rhs dilation, feature groups
+// become batch groups.
+Problem bwd_weights_problem(const Problem& f) {
+  Problem p = f;
+  auto& g = p.g;
+  const auto& fg = f.g;
+  const size_t n = fg.lhs_size.size();
+  g.N = fg.C, g.C = fg.N, g.I = fg.N, g.O = fg.O;
+  g.feature_group_count = 1, g.batch_group_count = fg.feature_group_count;
+  g.kernel_size = fg.out_size, g.out_size = fg.kernel_size;
+  g.stride = fg.rhs_dilation, g.rhs_dilation = fg.stride;
+  g.lhs_strides = fg.lhs_strides, g.rhs_strides = fg.out_strides, g.out_strides = fg.rhs_strides;
+  std::swap(g.lhs_strides[0], g.lhs_strides[1]);
+  std::swap(g.rhs_strides[0], g.rhs_strides[1]);
+  std::swap(g.out_strides[0], g.out_strides[1]);
+  (void)n;
+  p.rhs_elems = f.out_elems, p.out_elems = f.rhs_elems;
+  return p;
+}
+
 double cpu_seconds() {
   timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -148,24 +196,31 @@ double time_conv(double& cpu_sec, const Problem& p, const std::vector<T>& lhs, c
 }
 
 template <class T>
-void run(const std::vector<Shape>& shapes, const std::string& filter, const char* type) {
-  std::printf("shape,kind,dtype,threads,mflop,usec,gflops,gflops_per_cpu_sec\n");
+void run(const std::vector<Shape>& shapes, const std::string& filter, const char* type,
+         const std::string& pass_filter, const std::vector<int64_t>& thread_counts) {
+  std::printf("shape,kind,pass,dtype,threads,mflop,usec,gflops,gflops_per_cpu_sec\n");
   std::mt19937 rng(1);
   std::uniform_real_distribution<double> u(-1, 1);
   for (const Shape& s : shapes) {
     if (!filter.empty() && s.name.find(filter) == std::string::npos) continue;
-    const Problem p = make_problem(s);
-    std::vector<T> lhs(p.lhs_elems), rhs(p.rhs_elems), out(p.out_elems);
-    for (auto& x : lhs) x = static_cast<T>(u(rng));
-    for (auto& x : rhs) x = static_cast<T>(u(rng));
-    for (int threads : {1, 2}) {
-      xlax::set_num_threads(threads);
-      double cpu_sec = 0;
-      const double sec = time_conv(cpu_sec, p, lhs, rhs, out);
-      std::printf("%s,%s,%s,%d,%.3f,%.1f,%.2f,%.2f\n", s.name.c_str(), s.kind.c_str(), type,
-                  threads, p.flops * 1e-6, sec * 1e6, p.flops / sec * 1e-9,
-                  p.flops / (cpu_sec / threads) * 1e-9);
-      std::fflush(stdout);
+    const Problem fwd = make_problem(s);
+    for (const char* pass : {"fwd", "bwd_data", "bwd_weights"}) {
+      if (pass_filter != "all" && pass_filter != pass) continue;
+      const std::string ps = pass;
+      if (ps == "bwd_data" && s.groups > 1) continue;  // see bwd_data_problem
+      const Problem p = ps == "fwd" ? fwd : ps == "bwd_data" ? bwd_data_problem(fwd) : bwd_weights_problem(fwd);
+      std::vector<T> lhs(p.lhs_elems), rhs(p.rhs_elems), out(p.out_elems);
+      for (auto& x : lhs) x = static_cast<T>(u(rng));
+      for (auto& x : rhs) x = static_cast<T>(u(rng));
+      for (int64_t threads : thread_counts) {
+        xlax::set_num_threads(static_cast<int>(threads));
+        double cpu_sec = 0;
+        const double sec = time_conv(cpu_sec, p, lhs, rhs, out);
+        std::printf("%s,%s,%s,%s,%d,%.3f,%.1f,%.2f,%.2f\n", s.name.c_str(), s.kind.c_str(), pass, type,
+                    static_cast<int>(threads), p.flops * 1e-6, sec * 1e6, p.flops / sec * 1e-9,
+                    p.flops / (cpu_sec / threads) * 1e-9);
+        std::fflush(stdout);
+      }
     }
   }
 }
@@ -176,14 +231,16 @@ int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "/work/shared/bench/shapes.txt";
   const std::string filter = argc > 2 ? argv[2] : "";
   const std::string type = argc > 3 ? argv[3] : "float";
+  const std::string pass = argc > 4 ? argv[4] : "all";
+  const std::vector<int64_t> threads = parse_list(argc > 5 ? argv[5] : "1,2");
   const std::vector<Shape> shapes = read_shapes(path);
   if (shapes.empty()) {
     std::fprintf(stderr, "no shapes read from %s\n", path.c_str());
     return 1;
   }
   if (type == "double")
-    run<double>(shapes, filter, "f64");
+    run<double>(shapes, filter, "f64", pass, threads);
   else
-    run<float>(shapes, filter, "f32");
+    run<float>(shapes, filter, "f32", pass, threads);
   return 0;
 }

@@ -334,3 +334,88 @@ TEST_CASE("conv kernel: empty sums write zeros", "[conv_kernel]") {
     check_case<float>(cs, rng, kAllPaths);
   }
 }
+
+namespace {
+
+// Strides of a canonical-order shape laid out with axes in memory order `order`.
+std::vector<int64_t> dense_strides(const std::vector<int64_t>& shape, const std::vector<size_t>& order) {
+  std::vector<int64_t> st(shape.size());
+  int64_t s = 1;
+  for (size_t k = order.size(); k-- > 0;) {
+    st[order[k]] = s;
+    s *= std::max<int64_t>(shape[order[k]], 1);
+  }
+  return st;
+}
+
+// The geometry of the weight-gradient (rhs transpose) rule of a random forward conv, as
+// ops/conv.cpp builds it: lhs = X with batch and feature roles swapped, rhs = cotangent
+// (window = forward output), out = dW (spatial = kernel size); forward stride <-> rhs
+// dilation, forward batch groups -> feature groups and feature groups -> batch groups.
+// nhwc: the layouts of forward NHWC / HWIO tensors; otherwise random layouts.
+Case weight_gradient_case(std::mt19937& rng, bool nhwc) {
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  for (;;) {
+    const size_t n = static_cast<size_t>(pick(0, 5) == 0 ? 1 : pick(0, 3) == 0 ? 3 : 2);
+    const int64_t max_s = n == 3 ? 10 : n == 2 ? 20 : 80;
+    std::vector<int64_t> S, K, s, lo, ld, rd, Q;
+    bool ok = true;
+    for (size_t i = 0; i < n; ++i) {
+      S.push_back(pick(3, max_s));
+      K.push_back(pick(1, 3));
+      s.push_back(pick(0, 3) == 0 ? 2 : 1);
+      ld.push_back(pick(0, 4) == 0 ? 2 : 1);
+      rd.push_back(pick(0, 4) == 0 ? 2 : 1);
+      lo.push_back(pick(-1, 2));
+      const int64_t hi = pick(-1, 2);
+      const int64_t P = dil(S[i], ld[i]) + lo[i] + hi, Kd = dil(K[i], rd[i]);
+      if (P < Kd) ok = false;
+      Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
+    }
+    if (!ok) continue;
+    const int mode = static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups
+    int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
+    if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
+    if (mode == 3) G = pick(2, 19), I = 1, Og = 1;
+    if (mode == 4) B = pick(2, 3), Og = pick(1, 12);
+    const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
+    Case cs;
+    ConvGeometry& g = cs.g;
+    g.N = C, g.C = N, g.O = O, g.I = Nb;
+    g.feature_group_count = B, g.batch_group_count = G;
+    g.lhs_size = S, g.kernel_size = Q, g.out_size = K;
+    g.stride = rd, g.rhs_dilation = s, g.lhs_dilation = ld, g.pad_lo = lo;
+    std::vector<int64_t> lshape{g.N, g.C}, rshape{g.O, g.I}, oshape{g.N / G, g.O};
+    std::vector<size_t> lo_order{1}, ro_order{1}, oo_order;
+    for (size_t i = 0; i < n; ++i) {
+      lshape.push_back(S[i]), rshape.push_back(Q[i]), oshape.push_back(K[i]);
+      lo_order.push_back(i + 2), ro_order.push_back(i + 2), oo_order.push_back(i + 2);
+    }
+    lo_order.push_back(0), ro_order.push_back(0), oo_order.push_back(0), oo_order.push_back(1);
+    finish_case(cs, rng, 0);
+    if (nhwc) {
+      g.lhs_strides = dense_strides(lshape, lo_order);
+      g.rhs_strides = dense_strides(rshape, ro_order);
+      g.out_strides = dense_strides(oshape, oo_order);
+      cs.text = "weight gradient of NHWC/HWIO tensors (strides above replaced): " + cs.text;
+    }
+    return cs;
+  }
+}
+
+}  // namespace
+
+// The large-window path (weight gradients): long reductions crossing several blocks, row
+// tiles mixing output positions, column remainders, groups of both kinds, lhs dilation.
+TEST_CASE("conv kernel: weight-gradient geometries", "[conv_kernel]") {
+  std::mt19937 rng(2024);
+  for (int it = 0; it < 120; ++it) {
+    const Case cs = weight_gradient_case(rng, it % 2 == 0);
+    if (it % 3 == 0)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+  }
+}

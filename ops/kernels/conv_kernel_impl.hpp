@@ -445,6 +445,7 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
 
 #include "ops/kernels/conv_kernel_direct.hpp"
+#include "ops/kernels/conv_kernel_wgrad.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -481,8 +482,16 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   // Few output features: vectorise over output positions instead of features.
   const bool direct = p.nd >= 1 && p.Co <= 4 && taps > 0 && p.Q[p.nd - 1] >= L &&
                       taps * p.Ci * (p.Q[p.nd - 1] + p.K[p.nd - 1] * p.rhs_dil[p.nd - 1]) * p.stride[p.nd - 1] <= (int64_t(1) << 20);
+  // Window much larger than the output (weight gradients): long reductions per position.
+  int64_t positions = 1;
+  for (int i = 0; i < p.nd; ++i) positions *= p.Q[i];
+  const bool large_window = taps >= 16 * positions && taps * p.Ci >= 64;
   if (depthwise)
     depthwise_conv(p, num_threads);
+  else if (large_window && p.Co > L)
+    large_window_conv<T, 6, 2>(p, num_threads);
+  else if (large_window)
+    large_window_conv<T, 12, 1>(p, num_threads);
   else if (direct)
     direct_conv(p, num_threads);
   else if (p.Co > L)

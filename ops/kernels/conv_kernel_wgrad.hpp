@@ -1,0 +1,237 @@
+// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the large-window path,
+// for geometries whose kernel window is much larger than the output, as the weight-gradient
+// (rhs transpose) rule produces: the window is the whole image and the output the kernel
+// size. The existing paths run one short reduction per output row there; this one treats
+// each output position q as a GEMM over the long reduction r = (input feature c, tap t):
+//   out[n, o, q] = sum_r A_q[n, r] * B[r, o],  A_q[n, (c, t)] = lhs[n, c, q*s + t*rd - lo],
+//   B[(c, t), o] = rhs[o, c, t],
+// with rows m = (q, n) (q outer, so a row tile mostly shares q and reads neighbouring n),
+// blocked along r by kReduceBlock: per block, B is packed once per thread into NR-wide panels
+// (shared by every q) and A row tiles are packed with zeros where a tap falls into padding.
+// Scratch is bounded by the block size and the (small) output, never by the batch.
+// Each output element is reduced by one thread, block after block in r order: results are
+// bitwise the same for any thread count.
+#pragma once
+
+namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
+// Walks the reduction range [r0, r1) of r = c * taps + t in runs along the last kernel dim.
+// For every run calls f(c, j, len, k) with j the kernel coordinates of its first tap and k
+// its offset from r0.
+template <class T, class F>
+void for_each_reduction_run(const DenseConv<T>& p, int64_t taps, int64_t r0, int64_t r1, F&& f) {
+  const int nd = p.nd, v = nd - 1;
+  int64_t c = r0 / taps, rem = r0 % taps, j[kMaxDenseDims] = {};
+  for (int i = nd - 1; i >= 0; --i) {
+    j[i] = rem % p.K[i];
+    rem /= p.K[i];
+  }
+  for (int64_t r = r0; r < r1;) {
+    const int64_t len = nd == 0 ? 1 : min64(p.K[v] - j[v], r1 - r);
+    f(c, j, len, r - r0);
+    r += len;
+    if (nd > 0) j[v] += len;
+    // Odometer: carry the finished last dim into the outer dims, then into c.
+    int i = v;
+    while (i >= 0 && j[i] >= p.K[i]) {
+      j[i] = 0;
+      if (--i >= 0) ++j[i];
+    }
+    if (i < 0) ++c;
+  }
+}
+
+// Which rows (q, n) of one group are computed, and where their lhs / out elements are.
+template <class T>
+struct LargeWindowRows {
+  int64_t count = 0;
+  Scratch<int64_t> x0, lhs_off, out_off;  // per row: x0[nd] = q*s - lo, lhs offset of n, out offset
+  explicit LargeWindowRows(const DenseConv<T>& p) : count(rows_of(p)), x0(count * p.nd),
+                                                    lhs_off(count), out_off(count) {
+    const int nd = p.nd;
+    int64_t q[kMaxDenseDims] = {};
+    for (int64_t m = 0; m < count; ++m) {
+      const int64_t n = m % p.N;
+      if (m > 0 && n == 0) {
+        for (int i = nd - 1; i >= 0; --i) {  // next q, last dim fastest
+          if (++q[i] < p.Q[i]) break;
+          q[i] = 0;
+        }
+      }
+      lhs_off[m] = n * p.lhs_n;
+      out_off[m] = n * p.out_n;
+      for (int i = 0; i < nd; ++i) {
+        x0[m * nd + i] = q[i] * p.stride[i] - p.pad_lo[i];
+        out_off[m] += q[i] * p.out_q[i];
+      }
+    }
+  }
+  static int64_t rows_of(const DenseConv<T>& p) {
+    int64_t c = p.N;
+    for (int i = 0; i < p.nd; ++i) c *= p.Q[i];
+    return c;
+  }
+};
+
+// dst[k*MR + r] = A_q(row m0 + r)[r0 + k] for k < r1 - r0, zero for padding taps and rows
+// past the end. Rows are copied in groups that share q and sit lhs_n apart (usually the
+// whole tile), so the bounds of a run of taps are worked out once per group.
+template <class T, int MR>
+void pack_lhs_tile(const DenseConv<T>& p, const T* lhs, const LargeWindowRows<T>& rows,
+                   int64_t m0, int64_t taps, int64_t r0, int64_t r1, T* dst) {
+  const int nd = p.nd, v = nd - 1;
+  const int64_t kc = r1 - r0;
+  for (int r = 0; r < MR;) {
+    const int64_t m = m0 + r;
+    if (m >= rows.count) {
+      for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = T(0);
+      ++r;
+      continue;
+    }
+    const int64_t* x0 = &rows.x0.data[m * nd];
+    int group = 1;  // rows m .. m+group-1 share x0 and are lhs_n apart
+    while (r + group < MR && m + group < rows.count &&
+           rows.lhs_off.data[m + group] == rows.lhs_off.data[m] + group * p.lhs_n) {
+      bool same = true;
+      for (int i = 0; i < nd; ++i) same = same && rows.x0.data[(m + group) * nd + i] == x0[i];
+      if (!same) break;
+      ++group;
+    }
+    const T* base = lhs + rows.lhs_off.data[m];
+    const int64_t ln = p.lhs_n;
+    for_each_reduction_run(p, taps, r0, r1, [&](int64_t c, const int64_t* j, int64_t len, int64_t k) {
+      T* d = dst + k * MR + r;
+      int64_t off = c * p.lhs_c;
+      bool inside = true;
+      for (int i = 0; i < v; ++i) {
+        const int64_t x = x0[i] + j[i] * p.rhs_dil[i];
+        inside = inside && x >= 0 && x < p.S[i];
+        off += x * p.lhs_s[i];
+      }
+      if (nd == 0) {
+        for (int e = 0; e < group; ++e) d[e] = base[off + e * ln];
+        return;
+      }
+      // Taps u < len of the run read x = xa + u*rd; real for u in [ua, ub).
+      const int64_t rd = p.rhs_dil[v], xa = x0[v] + j[v] * rd;
+      int64_t ua = 0, ub = 0;
+      if (inside) {
+        ua = xa >= 0 ? 0 : ceil_div(-xa, rd);
+        ub = p.S[v] > xa ? min64(len, ceil_div(p.S[v] - xa, rd)) : 0;
+        ua = min64(ua, ub);
+      }
+      for (int64_t u = 0; u < ua; ++u)
+        for (int e = 0; e < group; ++e) d[u * MR + e] = T(0);
+      const T* src = base + off + xa * p.lhs_s[v];
+      const int64_t step = rd * p.lhs_s[v];
+      if (group == MR && ln == 1) {  // channels-last lhs: MR contiguous values per tap
+        for (int64_t u = ua; u < ub; ++u)
+#pragma GCC unroll 16
+          for (int e = 0; e < MR; ++e) d[u * MR + e] = src[u * step + e];
+      } else {
+        for (int64_t u = ua; u < ub; ++u)
+          for (int e = 0; e < group; ++e) d[u * MR + e] = src[u * step + e * ln];
+      }
+      for (int64_t u = ub; u < len; ++u)
+        for (int e = 0; e < group; ++e) d[u * MR + e] = T(0);
+    });
+    r += group;
+  }
+}
+
+// dst[cb][k][0..NR) = B[r0 + k][cb*NR ..] for column blocks [cb0, cb1), zero beyond Co.
+template <class T, int64_t NR>
+void pack_rhs_block(const DenseConv<T>& p, const T* rhs, int64_t taps, int64_t r0, int64_t r1,
+                    int64_t cb0, int64_t cb1, T* dst) {
+  const int nd = p.nd, v = nd - 1;
+  const int64_t kc = r1 - r0;
+  for_each_reduction_run(p, taps, r0, r1, [&](int64_t c, const int64_t* j, int64_t len, int64_t k) {
+    int64_t off = c * p.rhs_i;
+    for (int i = 0; i < nd; ++i) off += j[i] * p.rhs_k[i];
+    const int64_t tstep = nd == 0 ? 0 : p.rhs_k[v];
+    for (int64_t cb = cb0; cb < cb1; ++cb) {
+      T* d = dst + (cb - cb0) * kc * NR + k * NR;
+      const int64_t cols = min64(NR, p.Co - cb * NR);
+      for (int64_t u = 0; u < len; ++u) {
+        const T* src = rhs + off + u * tstep + cb * NR * p.rhs_o;
+        if (p.rhs_o == 1) {
+          for (int64_t o = 0; o < cols; ++o) d[u * NR + o] = src[o];
+        } else {
+          for (int64_t o = 0; o < cols; ++o) d[u * NR + o] = src[o * p.rhs_o];
+        }
+        for (int64_t o = cols; o < NR; ++o) d[u * NR + o] = T(0);
+      }
+    }
+  });
+}
+
+template <class T, int MR, int NV>
+void large_window_conv(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
+  constexpr int64_t kReduceBlock = 256;  // A tile (MR x 256) and one B panel fit in L1
+  const int64_t taps = TapTable::tap_count(p);
+  const int64_t reduction = p.Ci * taps;
+  const LargeWindowRows<T> rows(p);
+  const int64_t tiles = ceil_div(rows.count, MR), cblocks = ceil_div(p.Co, NR);
+  const int64_t items = tiles * cblocks;  // per group; item = tile * cblocks + cb
+  const double flops = 2.0 * static_cast<double>(rows.count) * p.groups * p.Co * reduction;
+  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, items)));
+  Scratch<int64_t> apack_offset(kReduceBlock);  // micro_kernel_flat addressing of a packed tile
+  for (int64_t k = 0; k < kReduceBlock; ++k) apack_offset[k] = k * MR;
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int64_t max_items = ceil_div(items, nt);
+    Scratch<T> acc(max_items * MR * NR);
+    Scratch<T> apack(kReduceBlock * MR);
+    Scratch<T> bpack(cblocks * kReduceBlock * NR);
+#pragma omp for schedule(static)
+    for (int worker = 0; worker < nt; ++worker) {
+      // A fixed contiguous share of the items: same split whatever the OpenMP schedule.
+      const int64_t i0 = items * worker / nt, i1 = items * (worker + 1) / nt;
+      if (i0 == i1) continue;
+      // Column blocks this share needs packed: all, unless it lies inside one row tile.
+      const bool one_tile = i0 / cblocks == (i1 - 1) / cblocks;
+      const int64_t pc0 = one_tile ? i0 % cblocks : 0;
+      const int64_t pc1 = one_tile ? (i1 - 1) % cblocks + 1 : cblocks;
+      for (int64_t g = 0; g < p.groups; ++g) {
+        const T* lhs = p.lhs + g * p.lhs_group;
+        const T* rhs = p.rhs + g * p.rhs_group;
+        for (int64_t r0 = 0; r0 < reduction; r0 += kReduceBlock) {
+          const int64_t r1 = min64(reduction, r0 + kReduceBlock), kc = r1 - r0;
+          pack_rhs_block<T, NR>(p, rhs, taps, r0, r1, pc0, pc1, bpack.data);
+          int64_t packed_tile = -1;
+          for (int64_t item = i0; item < i1; ++item) {
+            const int64_t tile = item / cblocks, cb = item % cblocks;
+            if (tile != packed_tile) {
+              pack_lhs_tile<T, MR>(p, lhs, rows, tile * MR, taps, r0, r1, apack.data);
+              packed_tile = tile;
+            }
+            const T* base[MR];
+            T* dst[MR];
+            for (int r = 0; r < MR; ++r) {
+              base[r] = apack.data + r;
+              dst[r] = acc.data + ((item - i0) * MR + r) * NR;
+            }
+            micro_kernel_flat<T, MR, NV>(base, apack_offset.data, kc,
+                                         bpack.data + (cb - pc0) * kc * NR, dst, r0 > 0);
+          }
+        }
+        if (reduction == 0)
+          for (int64_t e = 0; e < (i1 - i0) * MR * NR; ++e) acc[e] = T(0);
+        T* out = p.out + g * p.out_group;
+        for (int64_t item = i0; item < i1; ++item) {
+          const int64_t tile = item / cblocks, cb = item % cblocks;
+          const int64_t cols = min64(NR, p.Co - cb * NR);
+          for (int r = 0; r < MR && tile * MR + r < rows.count; ++r) {
+            const T* src = acc.data + ((item - i0) * MR + r) * NR;
+            T* d = out + rows.out_off.data[tile * MR + r] + cb * NR * p.out_o;
+            for (int64_t o = 0; o < cols; ++o) d[o * p.out_o] = src[o];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
