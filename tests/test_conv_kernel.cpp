@@ -353,7 +353,7 @@ std::vector<int64_t> dense_strides(const std::vector<int64_t>& shape, const std:
 // (window = forward output), out = dW (spatial = kernel size); forward stride <-> rhs
 // dilation, forward batch groups -> feature groups and feature groups -> batch groups.
 // nhwc: the layouts of forward NHWC / HWIO tensors; otherwise random layouts.
-Case weight_gradient_case(std::mt19937& rng, bool nhwc) {
+Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
   auto pick = [&](int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
   };
@@ -375,10 +375,10 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc) {
       Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
     }
     if (!ok) continue;
-    const int mode = static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups
+    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups
     int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
     if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
-    if (mode == 3) G = pick(2, 19), I = 1, Og = 1;
+    if (mode == 3) G = pick(2, 40), I = 1, Og = 1;
     if (mode == 4) B = pick(2, 3), Og = pick(1, 12);
     const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
     Case cs;
@@ -413,6 +413,19 @@ TEST_CASE("conv kernel: weight-gradient geometries", "[conv_kernel]") {
   std::mt19937 rng(2024);
   for (int it = 0; it < 120; ++it) {
     const Case cs = weight_gradient_case(rng, it % 2 == 0);
+    if (it % 3 == 0)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+  }
+}
+
+// Depthwise weight gradients in channels-last layouts: the group-vectorised path, with
+// group counts that leave partial vector blocks.
+TEST_CASE("conv kernel: depthwise weight-gradient geometries", "[conv_kernel]") {
+  std::mt19937 rng(77);
+  for (int it = 0; it < 40; ++it) {
+    const Case cs = weight_gradient_case(rng, true, 3);
     if (it % 3 == 0)
       check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
     else

@@ -446,6 +446,7 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 
 #include "ops/kernels/conv_kernel_direct.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
+#include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -486,8 +487,13 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   int64_t positions = 1;
   for (int i = 0; i < p.nd; ++i) positions *= p.Q[i];
   const bool large_window = taps >= 16 * positions && taps * p.Ci >= 64;
+  const bool depthwise_window = large_window && p.nd >= 1 && p.N == 1 && p.Co == 1 &&
+                                p.groups >= L && p.lhs_group == 1 && p.rhs_group == 1 &&
+                                p.out_group == 1;
   if (depthwise)
     depthwise_conv(p, num_threads);
+  else if (depthwise_window)
+    depthwise_large_window_conv(p, num_threads);
   else if (large_window && p.Co > L)
     large_window_conv<T, 6, 2>(p, num_threads);
   else if (large_window)
