@@ -432,3 +432,34 @@ TEST_CASE("conv kernel: depthwise weight-gradient geometries", "[conv_kernel]") 
       check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
   }
 }
+
+// Short reductions with contiguous output features (first layers): one and several input
+// features, feature-contiguous or strided lhs, padding of both signs, strides, dilations,
+// groups, 1-D to 3-D, line lengths that leave a partial pixel tile.
+TEST_CASE("conv kernel: few input features", "[conv_kernel]") {
+  std::mt19937 rng(5150);
+  for (int it = 0; it < 60; ++it) {
+    auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+    };
+    Case cs;
+    ConvGeometry& g = cs.g;
+    const size_t n = static_cast<size_t>(pick(1, 3));
+    for (size_t i = 0; i < n; ++i) {
+      g.lhs_size.push_back(pick(4, n == 3 ? 7 : 17));
+      g.kernel_size.push_back(pick(1, 3));
+      g.stride.push_back(pick(1, 2));
+      g.lhs_dilation.push_back(pick(0, 4) == 0 ? 2 : 1);
+      g.rhs_dilation.push_back(pick(0, 3) == 0 ? 2 : 1);
+      g.pad_lo.push_back(pick(-1, 2));
+    }
+    const int64_t G = pick(0, 3) == 0 ? 2 : 1;
+    g.I = pick(1, 3), g.feature_group_count = G, g.C = G * g.I;
+    g.O = G * pick(8, 40), g.N = pick(1, 3);
+    finish_case(cs, rng, it % 3 == 0 ? 0 : 1);
+    if (it % 2)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+  }
+}

@@ -447,6 +447,7 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 #include "ops/kernels/conv_kernel_direct.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
 #include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
+#include "ops/kernels/conv_kernel_few_inputs.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -490,8 +491,15 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   const bool depthwise_window = large_window && p.nd >= 1 && p.N == 1 && p.Co == 1 &&
                                 p.groups >= L && p.lhs_group == 1 && p.rhs_group == 1 &&
                                 p.out_group == 1;
+  // Short reduction, output features contiguous: per-line driver, no per-row tables.
+  const bool few_inputs = !large_window && p.nd >= 1 && p.out_o == 1 && p.Co >= L &&
+                          taps * p.Ci <= 64 && p.Q[p.nd - 1] >= 4;
   if (depthwise)
     depthwise_conv(p, num_threads);
+  else if (few_inputs && p.Co > L)
+    few_inputs_conv<T, 6, 2>(p, num_threads);
+  else if (few_inputs)
+    few_inputs_conv<T, 12, 1>(p, num_threads);
   else if (depthwise_window)
     depthwise_large_window_conv(p, num_threads);
   else if (large_window && p.Co > L)

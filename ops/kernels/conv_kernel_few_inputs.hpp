@@ -1,0 +1,115 @@
+// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the path for a short
+// reduction (few input features x taps, e.g. a first layer with one channel) and output
+// features adjacent in memory. Per output line (last spatial dim) the input rows it needs
+// are copied into a small zero-padded patch [outer tap][x][c] (cheap next to the line's
+// work when the reduction is short), so every pixel reads its taps at fixed offsets: the
+// pixels run MR at a time through micro_kernel_flat with the output features in registers
+// and each input value broadcast. No per-row tables, no border cases.
+#pragma once
+
+namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
+// Requires nd >= 1, out_o == 1 and a reduction Ci*taps small enough for its packed weights
+// to stay in L1.
+template <class T, int MR, int NV>
+void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size, NR = NV * L;
+  const int nd = p.nd, v = nd - 1;
+  const int64_t Ci = p.Ci, Co = p.Co, Ql = p.Q[v], Kl = p.K[v];
+  int64_t outer_taps = 1, outer_lines = 1;
+  for (int i = 0; i < v; ++i) outer_taps *= p.K[i], outer_lines *= p.Q[i];
+  const int64_t ntaps = outer_taps * Kl, R = Ci * ntaps;
+  const int64_t cblocks = ceil_div(Co, NR), wblock = R * NR;
+  // Patch row: padded x' = q*s + j*rd of the last dim, x = x' - pad_lo.
+  const int64_t width = (Ql - 1) * p.stride[v] + (Kl - 1) * p.rhs_dil[v] + 1;
+  const int64_t patch_row = width * Ci;
+  // Packed weights [g][cb][k = (tap, c)][NR], zero beyond Co; patch offset of each k.
+  Scratch<T> wpack(p.groups * cblocks * wblock);
+  Scratch<int64_t> flat_offset(R);
+  for (int64_t t = 0; t < ntaps; ++t) {
+    int64_t rem = t, koff = 0;
+    for (int i = nd - 1; i >= 0; --i) {
+      koff += (rem % p.K[i]) * p.rhs_k[i];
+      rem /= p.K[i];
+    }
+    const int64_t ot = t / Kl, jl = t % Kl;
+    for (int64_t c = 0; c < Ci; ++c) {
+      flat_offset[t * Ci + c] = ot * patch_row + jl * p.rhs_dil[v] * Ci + c;
+      for (int64_t g = 0; g < p.groups; ++g)
+        for (int64_t o = 0; o < Co; ++o)
+          wpack[(g * cblocks + o / NR) * wblock + (t * Ci + c) * NR + o % NR] =
+              p.rhs[g * p.rhs_group + o * p.rhs_o + c * p.rhs_i + koff];
+    }
+  }
+  const int64_t lines = p.groups * p.N * outer_lines;
+  const double flops = 2.0 * static_cast<double>(lines) * Ql * Co * R;
+  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
+  const int64_t lo = p.pad_lo[v], Sl = p.S[v], ls = p.lhs_s[v];
+  // Real part of a patch row: x' in [xa, xb).
+  const int64_t xa = min64(width, max64(0, lo)), xb = max64(xa, min64(width, lo + Sl));
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    Scratch<T> patch(outer_taps * patch_row);
+    Scratch<T> tmp(MR * NR), spare(NR);
+#pragma omp for schedule(static)
+    for (int64_t line = 0; line < lines; ++line) {
+      int64_t rem = line, q[kMaxDenseDims] = {};
+      for (int i = v - 1; i >= 0; --i) {
+        q[i] = rem % p.Q[i];
+        rem /= p.Q[i];
+      }
+      const int64_t n = rem % p.N, g = rem / p.N;
+      const T* lhs = p.lhs + g * p.lhs_group + n * p.lhs_n;
+      T* out = p.out + g * p.out_group + n * p.out_n;
+      for (int i = 0; i < v; ++i) out += q[i] * p.out_q[i];
+      const T* wg = wpack.data + g * cblocks * wblock;
+      for (int64_t ot = 0; ot < outer_taps; ++ot) {
+        T* row = patch.data + ot * patch_row;
+        int64_t r2 = ot, off = 0;
+        bool inside = true;
+        for (int i = v - 1; i >= 0; --i) {
+          const int64_t x = q[i] * p.stride[i] + (r2 % p.K[i]) * p.rhs_dil[i] - p.pad_lo[i];
+          r2 /= p.K[i];
+          inside = inside && x >= 0 && x < p.S[i];
+          off += x * p.lhs_s[i];
+        }
+        const int64_t a = inside ? xa : width, b = inside ? xb : width;
+        fill_zero(row, a * Ci);
+        if (a < b) {
+          const T* src = lhs + off + (a - lo) * ls;
+          // (Per-pixel loops over a few features would become a memcpy call per pixel.)
+          if (Ci == 1) {
+            for (int64_t x = 0; x < b - a; ++x) row[a + x] = src[x * ls];
+          } else {
+            for (int64_t x = 0; x < b - a; ++x)
+              for (int64_t c = 0; c < Ci; ++c) row[(a + x) * Ci + c] = src[x * ls + c * p.lhs_c];
+          }
+        }
+        fill_zero(row + b * Ci, (width - b) * Ci);
+      }
+      // MR pixels at a time; a short last tile repeats its last pixel into spare.
+      for (int64_t q0 = 0; q0 < Ql; q0 += MR) {
+        const T* base[MR];
+        T* dst[MR];
+        for (int64_t cb = 0; cb < cblocks; ++cb) {
+          const bool full_cols = (cb + 1) * NR <= Co;
+          for (int r = 0; r < MR; ++r) {
+            const int64_t ql = min64(q0 + r, Ql - 1);
+            base[r] = patch.data + ql * p.stride[v] * Ci;
+            dst[r] = q0 + r >= Ql ? spare.data
+                     : full_cols  ? out + ql * p.out_q[v] + cb * NR
+                                  : tmp.data + r * NR;
+          }
+          micro_kernel_flat<T, MR, NV>(base, flat_offset.data, R, wg + cb * wblock, dst, false);
+          if (!full_cols)
+            for (int r = 0; r < MR && q0 + r < Ql; ++r)
+              for (int64_t o = 0; o < Co - cb * NR; ++o)
+                out[(q0 + r) * p.out_q[v] + cb * NR + o] = tmp[r * NR + o];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
