@@ -34,7 +34,13 @@ Dataset load_split(const Config& c, bool train) {
       images = train ? d.train_images : d.test_images;
       labels = train ? d.train_labels : d.test_labels;
     }
-    out = load_idx_dataset(images, labels);
+    try {
+      out = load_idx_dataset(images, labels);
+    } catch (const Error& e) {
+      if (d.source != "fashion_mnist") throw;
+      throw Error(std::string(e.what()) + " (data.dir '" + d.dir +
+                  "': install Debian's dataset-fashion-mnist or point data.dir at the IDX .gz files)");
+    }
     const int64_t keep = train ? d.train_size : d.test_size;
     if (keep > 0 && keep < out.size()) {
       out.x.resize(keep * out.example_size());
