@@ -463,3 +463,32 @@ TEST_CASE("conv kernel: few input features", "[conv_kernel]") {
       check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
   }
 }
+
+// Depthwise convs in channels-last layouts (forward and data-gradient shapes): pixel blocks
+// along lines, group counts with partial vector blocks, padding, strides, dilations.
+TEST_CASE("conv kernel: depthwise geometries", "[conv_kernel]") {
+  std::mt19937 rng(31337);
+  for (int it = 0; it < 40; ++it) {
+    auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+    };
+    Case cs;
+    ConvGeometry& g = cs.g;
+    const size_t n = static_cast<size_t>(pick(1, 3));
+    for (size_t i = 0; i < n; ++i) {
+      g.lhs_size.push_back(pick(3, n == 3 ? 6 : 15));
+      g.kernel_size.push_back(pick(1, 3));
+      g.stride.push_back(pick(1, 2));
+      g.lhs_dilation.push_back(pick(0, 4) == 0 ? 2 : 1);
+      g.rhs_dilation.push_back(pick(0, 3) == 0 ? 2 : 1);
+      g.pad_lo.push_back(pick(-1, 2));
+    }
+    const int64_t G = pick(4, 70);
+    g.I = 1, g.feature_group_count = G, g.C = G, g.O = G, g.N = pick(1, 3);
+    finish_case(cs, rng, 1);
+    if (it % 2)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+  }
+}

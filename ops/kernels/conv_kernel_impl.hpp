@@ -361,89 +361,9 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// Depthwise (Ci = Co = 1 per group) with the groups adjacent in memory on both lhs and out
-// (channels-last): vectorise over groups, one pass per tap.
-template <class T>
-void depthwise_conv(const DenseConv<T>& p, int num_threads) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int64_t L = B::size;
-  const int nd = p.nd;
-  const int64_t G = p.groups;
-  const TapTable taps(p);
-  const int64_t ntaps = taps.count;
-  int64_t rows = p.N;
-  for (int i = 0; i < nd; ++i) rows *= p.Q[i];
-
-  Scratch<T> wpack(ntaps * G);  // [tap][group]
-  for (int64_t t = 0; t < ntaps; ++t) {
-    int64_t rem = t, koff = 0;
-    for (int i = nd - 1; i >= 0; --i) {
-      koff += (rem % p.K[i]) * p.rhs_k[i];
-      rem /= p.K[i];
-    }
-    for (int64_t g = 0; g < G; ++g) wpack[t * G + g] = p.rhs[g * p.rhs_group + koff];
-  }
-
-  constexpr int64_t kRowsPerTask = 16;
-  const int64_t tasks = ceil_div(rows, kRowsPerTask);
-  const double flops = 2.0 * static_cast<double>(rows) * G * ntaps;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, tasks)));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    Scratch<const T*> src(ntaps);
-    Scratch<const T*> wsrc(ntaps);
-    int64_t x0[kMaxDenseDims];
-#pragma omp for schedule(static)
-    for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t m0 = task * kRowsPerTask, m1 = min64(rows, m0 + kRowsPerTask);
-      RowCursor<T> cur(p, m0);
-      for (int64_t m = m0; m < m1; ++m, cur.next()) {
-        int64_t lhs_off, out_off;
-        cur.describe(x0, lhs_off, out_off);
-        const bool interior = RowCursor<T>::interior(p, x0);
-        int64_t nvalid = 0;
-        for (int64_t t = 0; t < ntaps; ++t) {
-          if (interior || tap_inside(x0, &taps.coord.data[t * nd], p.S, nd)) {
-            src[nvalid] = p.lhs + lhs_off + taps.lhs_offset.data[t];
-            wsrc[nvalid++] = wpack.data + t * G;
-          }
-        }
-        T* dst = p.out + out_off;
-        int64_t g = 0;
-        for (; g + 4 * L <= G; g += 4 * L) {
-          B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
-          for (int64_t t = 0; t < nvalid; ++t) {
-            const T* s = src[t] + g;
-            const T* w = wsrc[t] + g;
-            a0 = xsimd::fma(B::load_unaligned(s), B::load_unaligned(w), a0);
-            a1 = xsimd::fma(B::load_unaligned(s + L), B::load_unaligned(w + L), a1);
-            a2 = xsimd::fma(B::load_unaligned(s + 2 * L), B::load_unaligned(w + 2 * L), a2);
-            a3 = xsimd::fma(B::load_unaligned(s + 3 * L), B::load_unaligned(w + 3 * L), a3);
-          }
-          a0.store_unaligned(dst + g);
-          a1.store_unaligned(dst + g + L);
-          a2.store_unaligned(dst + g + 2 * L);
-          a3.store_unaligned(dst + g + 3 * L);
-        }
-        for (; g + L <= G; g += L) {
-          B a0(T(0));
-          for (int64_t t = 0; t < nvalid; ++t)
-            a0 = xsimd::fma(B::load_unaligned(src[t] + g), B::load_unaligned(wsrc[t] + g), a0);
-          a0.store_unaligned(dst + g);
-        }
-        for (; g < G; ++g) {
-          T a = 0;
-          for (int64_t t = 0; t < nvalid; ++t) a += src[t][g] * wsrc[t][g];
-          dst[g] = a;
-        }
-      }
-    }
-  }
-}
-
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
 
+#include "ops/kernels/conv_kernel_depthwise.hpp"
 #include "ops/kernels/conv_kernel_direct.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
 #include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
