@@ -375,11 +375,12 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
       Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
     }
     if (!ok) continue;
-    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups
+    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny
     int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
     if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
     if (mode == 3) G = pick(2, 40), I = 1, Og = 1;
     if (mode == 4) B = pick(2, 3), Og = pick(1, 12);
+    if (mode == 5) I = pick(1, 4), Og = pick(1, 4), G = pick(0, 3) == 0 ? 2 : 1;  // tiny output
     const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
     Case cs;
     ConvGeometry& g = cs.g;
@@ -487,6 +488,19 @@ TEST_CASE("conv kernel: depthwise geometries", "[conv_kernel]") {
     g.I = 1, g.feature_group_count = G, g.C = G, g.O = G, g.N = pick(1, 3);
     finish_case(cs, rng, 1);
     if (it % 2)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+  }
+}
+
+// Weight gradients with a tiny output (few image channels and output features, as the
+// tutorial's 3-channel image convs): the reduction-vectorised path.
+TEST_CASE("conv kernel: tiny-output weight-gradient geometries", "[conv_kernel]") {
+  std::mt19937 rng(909);
+  for (int it = 0; it < 60; ++it) {
+    const Case cs = weight_gradient_case(rng, it % 3 != 0, 5);
+    if (it % 3 == 1)
       check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
     else
       check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});

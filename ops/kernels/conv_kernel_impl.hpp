@@ -366,6 +366,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
 #include "ops/kernels/conv_kernel_depthwise.hpp"
 #include "ops/kernels/conv_kernel_direct.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
+#include "ops/kernels/conv_kernel_wgrad_small.hpp"
 #include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
 #include "ops/kernels/conv_kernel_few_inputs.hpp"
 
@@ -422,6 +423,8 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
     few_inputs_conv<T, 12, 1>(p, num_threads);
   else if (depthwise_window)
     depthwise_large_window_conv(p, num_threads);
+  else if (large_window && p.nd >= 1 && p.Q[p.nd - 1] <= 4 && p.Co <= 4 && p.N <= 16)
+    small_output_window_conv(p, num_threads);  // a GEMM tile would be mostly padding
   else if (large_window && p.Co > L)
     large_window_conv<T, 6, 2>(p, num_threads);
   else if (large_window)

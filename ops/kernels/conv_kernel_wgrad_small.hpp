@@ -1,0 +1,165 @@
+// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the large-window path
+// when the output is tiny in every direction (few rows n, few features o, a few positions
+// along the last dim), e.g. the weight gradient of a 3-channel image conv. A GEMM tile would
+// be mostly padding there, so this path vectorises along the reduction instead: per window
+// row it de-interleaves the rhs row into planar vectors Gp[o][u] and the lhs row into
+// Xp[n][phase][x / rd] (zeros in the padding), then for every (n, position) runs unit-stride
+// vector FMAs over u, keeping Ql x Co vector partial sums that are reduced across lanes once
+// at the end. Rows of the lhs are cached across neighbouring window rows.
+// Each output element is summed by one thread in a fixed order.
+#pragma once
+
+namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
+// acc[e][o] += sum_k xrow[e](k*L ..) * grow[o](k*L ..) over kvec vectors.
+template <class T, int QL, int CO>
+void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int64_t kvec, T* acc) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t L = B::size;
+  B a[QL][CO];
+#pragma GCC unroll 4
+  for (int e = 0; e < QL; ++e)
+#pragma GCC unroll 4
+    for (int o = 0; o < CO; ++o) a[e][o] = B::load_unaligned(acc + (e * CO + o) * L);
+  for (int64_t k = 0; k < kvec; ++k) {
+    B gv[CO];
+#pragma GCC unroll 4
+    for (int o = 0; o < CO; ++o) gv[o] = B::load_unaligned(grow + o * gstride + k * L);
+#pragma GCC unroll 4
+    for (int e = 0; e < QL; ++e) {
+      const B xv = B::load_unaligned(xrow[e] + k * L);
+#pragma GCC unroll 4
+      for (int o = 0; o < CO; ++o) a[e][o] = xsimd::fma(xv, gv[o], a[e][o]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int e = 0; e < QL; ++e)
+#pragma GCC unroll 4
+    for (int o = 0; o < CO; ++o) a[e][o].store_unaligned(acc + (e * CO + o) * L);
+}
+
+template <class T, int QL>
+void small_window_row_co(int64_t co, const T* const* xrow, const T* grow, int64_t gstride,
+                         int64_t kvec, T* acc) {
+  switch (co) {
+    case 1: small_window_row<T, QL, 1>(xrow, grow, gstride, kvec, acc); break;
+    case 2: small_window_row<T, QL, 2>(xrow, grow, gstride, kvec, acc); break;
+    case 3: small_window_row<T, QL, 3>(xrow, grow, gstride, kvec, acc); break;
+    default: small_window_row<T, QL, 4>(xrow, grow, gstride, kvec, acc); break;
+  }
+}
+
+// Requires nd >= 1, Q[last] <= 4 and Co <= 4.
+template <class T>
+void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t L = B::size;
+  const int nd = p.nd, v = nd - 1;
+  const int64_t Co = p.Co, Ql = p.Q[v], Kl = p.K[v], sl = p.stride[v], rd = p.rhs_dil[v];
+  const int64_t lo = p.pad_lo[v], Sl = p.S[v];
+  int64_t outer_taps = 1, outer_pos = 1;
+  for (int i = 0; i < v; ++i) outer_taps *= p.K[i], outer_pos *= p.Q[i];
+  const int64_t kvec = ceil_div(Kl, L), kpad = kvec * L;
+  // Xp phase rows: position ql reads phase (ql*sl) % rd from index (ql*sl) / rd.
+  const int64_t phase_len = ((Ql - 1) * sl) / rd + kpad;
+  const int64_t xrow_len = rd * phase_len;  // one lhs row of one n
+  const int64_t slots = 2 * outer_pos + 1;  // cached lhs rows
+  const int64_t acc_per_n = outer_pos * Ql * Co * L;
+  // Items: (group, block of rows n); the rows of a block share the rhs rows they build.
+  const int64_t nblocks = min64(p.N, max64(1, num_threads));
+  const int64_t items = p.groups * nblocks;
+  const double flops = 2.0 * static_cast<double>(p.groups) * p.N * outer_pos * Ql * Co * p.Ci *
+                       outer_taps * Kl;
+  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, items)));
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    const int64_t max_rows = ceil_div(p.N, nblocks);
+    Scratch<T> grow(Co * kpad), xcache(slots * max_rows * xrow_len);
+    Scratch<int64_t> slot_key(slots), slot_use(slots);
+    Scratch<T> acc(max_rows * acc_per_n);
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t g = item / nblocks, nb = item % nblocks;
+      const int64_t n0 = p.N * nb / nblocks, n1 = p.N * (nb + 1) / nblocks, rows = n1 - n0;
+      const T* lhs = p.lhs + g * p.lhs_group;
+      const T* rhs = p.rhs + g * p.rhs_group;
+      fill_zero(acc.data, rows * acc_per_n);
+      for (int64_t k = 0; k < slots; ++k) slot_key[k] = -1, slot_use[k] = -1;
+      int64_t use = 0;
+      for (int64_t c = 0; c < p.Ci; ++c) {
+        for (int64_t ot = 0; ot < outer_taps; ++ot, ++use) {
+          int64_t j[kMaxDenseDims] = {}, rem = ot, goff = c * p.rhs_i;
+          for (int i = v - 1; i >= 0; --i) {
+            j[i] = rem % p.K[i];
+            rem /= p.K[i];
+            goff += j[i] * p.rhs_k[i];
+          }
+          for (int64_t o = 0; o < Co; ++o) {
+            T* d = grow.data + o * kpad;
+            const T* src = rhs + goff + o * p.rhs_o;
+            for (int64_t u = 0; u < Kl; ++u) d[u] = src[u * p.rhs_k[v]];
+            for (int64_t u = Kl; u < kpad; ++u) d[u] = T(0);
+          }
+          for (int64_t op = 0; op < outer_pos; ++op) {
+            int64_t r2 = op, xoff = c * p.lhs_c, xflat = 0, xscale = 1;
+            bool inside = true;
+            for (int i = v - 1; i >= 0; --i) {
+              const int64_t x = (r2 % p.Q[i]) * p.stride[i] + j[i] * p.rhs_dil[i] - p.pad_lo[i];
+              r2 /= p.Q[i];
+              inside = inside && x >= 0 && x < p.S[i];
+              xoff += x * p.lhs_s[i];
+              xflat += x * xscale;
+              xscale *= p.S[i];
+            }
+            if (!inside) continue;
+            // The lhs row (c, outer x) of rows n0..n1, planar by phase, from the cache.
+            const int64_t key = c * xscale + xflat;
+            int64_t slot = key % slots;
+            while (slot_use[slot] == use && slot_key[slot] != key) slot = (slot + 1) % slots;
+            slot_use[slot] = use;
+            T* xr = xcache.data + slot * max_rows * xrow_len;
+            if (slot_key[slot] != key) {
+              slot_key[slot] = key;
+              for (int64_t n = 0; n < rows; ++n) {
+                const T* src = lhs + xoff + (n0 + n) * p.lhs_n;
+                T* dn = xr + n * xrow_len;
+                for (int64_t ph = 0; ph < rd; ++ph)
+                  for (int64_t k = 0; k < phase_len; ++k) {
+                    const int64_t x = k * rd + ph - lo;  // padded x' = k*rd + ph
+                    dn[ph * phase_len + k] = x >= 0 && x < Sl ? src[x * p.lhs_s[v]] : T(0);
+                  }
+              }
+            }
+            for (int64_t n = 0; n < rows; ++n) {
+              const T* xrow[4];
+              for (int64_t e = 0; e < Ql; ++e)
+                xrow[e] = xr + n * xrow_len + ((e * sl) % rd) * phase_len + (e * sl) / rd;
+              T* a = acc.data + n * acc_per_n + op * Ql * Co * L;
+              switch (Ql) {
+                case 1: small_window_row_co<T, 1>(Co, xrow, grow.data, kpad, kvec, a); break;
+                case 2: small_window_row_co<T, 2>(Co, xrow, grow.data, kpad, kvec, a); break;
+                case 3: small_window_row_co<T, 3>(Co, xrow, grow.data, kpad, kvec, a); break;
+                default: small_window_row_co<T, 4>(Co, xrow, grow.data, kpad, kvec, a); break;
+              }
+            }
+          }
+        }
+      }
+      T* out = p.out + g * p.out_group;
+      for (int64_t n = 0; n < rows; ++n)
+        for (int64_t op = 0; op < outer_pos; ++op) {
+          int64_t r2 = op, ooff = (n0 + n) * p.out_n;
+          for (int i = v - 1; i >= 0; --i) {
+            ooff += (r2 % p.Q[i]) * p.out_q[i];
+            r2 /= p.Q[i];
+          }
+          for (int64_t e = 0; e < Ql; ++e)
+            for (int64_t o = 0; o < Co; ++o)
+              out[ooff + e * p.out_q[v] + o * p.out_o] = xsimd::hadd(
+                  B::load_unaligned(acc.data + n * acc_per_n + ((op * Ql + e) * Co + o) * L));
+        }
+    }
+  }
+}
+
+}  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
