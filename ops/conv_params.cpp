@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <set>
 
 #include "core/graph.hpp"
 
@@ -40,6 +39,20 @@ int64_t find_once(const char* function, const std::string& s, char c, const char
   return static_cast<int64_t>(s.find(c));
 }
 
+// Small-string checks without allocating (this runs on every conv call).
+bool has_repeat(const std::string& s) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s.find(s[i], i + 1) != std::string::npos) return true;
+  return false;
+}
+// Same set of characters; each string is free of repeats (checked before).
+bool same_letters(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (char c : a)
+    if (b.find(c) == std::string::npos) return false;
+  return true;
+}
+
 }  // namespace
 
 DimensionNumbers::DimensionNumbers() = default;
@@ -74,8 +87,7 @@ ConvDimensionNumbers conv_dimension_numbers(const Shape& lhs_shape, const Shape&
     if (strs[k]->size() != rank)
       fail(fn, std::string("dimension_numbers ") + names[k] + " string '" + *strs[k] + "' has length " +
                    std::to_string(strs[k]->size()) + " but the arrays have rank " + std::to_string(rank));
-    std::set<char> seen(strs[k]->begin(), strs[k]->end());
-    if (seen.size() != strs[k]->size())
+    if (has_repeat(*strs[k]))
       fail(fn, std::string("dimension_numbers ") + names[k] + " string '" + *strs[k] + "' repeats a character");
   }
   const int64_t lhs_n = find_once(fn, dn.lhs, 'N', "lhs"), lhs_c = find_once(fn, dn.lhs, 'C', "lhs");
@@ -88,8 +100,7 @@ ConvDimensionNumbers conv_dimension_numbers(const Shape& lhs_shape, const Shape&
     return r;
   };
   const std::string ls = spatial(dn.lhs, 'N', 'C'), rs = spatial(dn.rhs, 'O', 'I'), os = spatial(dn.out, 'N', 'C');
-  if (std::set<char>(ls.begin(), ls.end()) != std::set<char>(rs.begin(), rs.end()) ||
-      std::set<char>(os.begin(), os.end()) != std::set<char>(rs.begin(), rs.end()))
+  if (!same_letters(ls, rs) || !same_letters(os, rs))
     fail(fn, "dimension_numbers ('" + dn.lhs + "', '" + dn.rhs + "', '" + dn.out +
                  "'): the spatial letters of lhs, rhs and out must be the same set (got '" + ls + "', '" + rs +
                  "', '" + os + "')");
