@@ -259,7 +259,7 @@ Case random_case(std::mt19937& rng) {
   return cs;
 }
 
-const std::vector<ConvPath> kAllPaths{ConvPath::Auto, ConvPath::Generic, ConvPath::Scalar};
+const std::vector<ConvPath> kAllPaths{ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic, ConvPath::Scalar};
 
 }  // namespace
 
@@ -315,8 +315,8 @@ TEST_CASE("conv kernel: larger channel counts and kernels", "[conv_kernel]") {
     g.lhs_size = sp.S, g.kernel_size = sp.K, g.stride = sp.s, g.pad_lo = sp.lo;
     g.lhs_dilation = sp.ld, g.rhs_dilation = sp.rd;
     finish_case(cs, rng, sp.layout);
-    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
-    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }
 
@@ -415,9 +415,9 @@ TEST_CASE("conv kernel: weight-gradient geometries", "[conv_kernel]") {
   for (int it = 0; it < 120; ++it) {
     const Case cs = weight_gradient_case(rng, it % 2 == 0);
     if (it % 3 == 0)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }
 
@@ -428,9 +428,9 @@ TEST_CASE("conv kernel: depthwise weight-gradient geometries", "[conv_kernel]") 
   for (int it = 0; it < 40; ++it) {
     const Case cs = weight_gradient_case(rng, true, 3);
     if (it % 3 == 0)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }
 
@@ -459,9 +459,9 @@ TEST_CASE("conv kernel: few input features", "[conv_kernel]") {
     g.O = G * pick(8, 40), g.N = pick(1, 3);
     finish_case(cs, rng, it % 3 == 0 ? 0 : 1);
     if (it % 2)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }
 
@@ -488,9 +488,9 @@ TEST_CASE("conv kernel: depthwise geometries", "[conv_kernel]") {
     g.I = 1, g.feature_group_count = G, g.C = G, g.O = G, g.N = pick(1, 3);
     finish_case(cs, rng, 1);
     if (it % 2)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }
 
@@ -501,8 +501,8 @@ TEST_CASE("conv kernel: tiny-output weight-gradient geometries", "[conv_kernel]"
   for (int it = 0; it < 60; ++it) {
     const Case cs = weight_gradient_case(rng, it % 3 != 0, 5);
     if (it % 3 == 1)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }

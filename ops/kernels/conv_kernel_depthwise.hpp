@@ -30,7 +30,7 @@ void depthwise_pixel_block(const T* const* src, const int64_t* tap_offset, int64
       for (int p = 0; p < PX; ++p)
 #pragma GCC unroll 4
         for (int k = 0; k < GV; ++k)
-          a[p][k] = xsimd::fma(B::load_unaligned(src[p] + off + k * L), wv[k], a[p][k]);
+          a[p][k] = fma_op(B::load_unaligned(src[p] + off + k * L), wv[k], a[p][k]);
     }
 #pragma GCC unroll 8
     for (int p = 0; p < PX; ++p)
@@ -51,10 +51,10 @@ void depthwise_pixel(const T* const* src, const T* const* wsrc, int64_t nvalid, 
     for (int64_t t = 0; t < nvalid; ++t) {
       const T* s = src[t] + g;
       const T* w = wsrc[t] + g;
-      a0 = xsimd::fma(B::load_unaligned(s), B::load_unaligned(w), a0);
-      a1 = xsimd::fma(B::load_unaligned(s + L), B::load_unaligned(w + L), a1);
-      a2 = xsimd::fma(B::load_unaligned(s + 2 * L), B::load_unaligned(w + 2 * L), a2);
-      a3 = xsimd::fma(B::load_unaligned(s + 3 * L), B::load_unaligned(w + 3 * L), a3);
+      a0 = fma_op(B::load_unaligned(s), B::load_unaligned(w), a0);
+      a1 = fma_op(B::load_unaligned(s + L), B::load_unaligned(w + L), a1);
+      a2 = fma_op(B::load_unaligned(s + 2 * L), B::load_unaligned(w + 2 * L), a2);
+      a3 = fma_op(B::load_unaligned(s + 3 * L), B::load_unaligned(w + 3 * L), a3);
     }
     a0.store_unaligned(dst + g);
     a1.store_unaligned(dst + g + L);
@@ -64,7 +64,7 @@ void depthwise_pixel(const T* const* src, const T* const* wsrc, int64_t nvalid, 
   for (; g + L <= G; g += L) {
     B a0(T(0));
     for (int64_t t = 0; t < nvalid; ++t)
-      a0 = xsimd::fma(B::load_unaligned(src[t] + g), B::load_unaligned(wsrc[t] + g), a0);
+      a0 = fma_op(B::load_unaligned(src[t] + g), B::load_unaligned(wsrc[t] + g), a0);
     a0.store_unaligned(dst + g);
   }
   for (; g < G; ++g) {

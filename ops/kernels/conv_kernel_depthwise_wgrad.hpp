@@ -48,7 +48,7 @@ void depthwise_window_row(const WindowRowBounds<QB>& wb, const T* lrow, int64_t 
     for (int e = 0; e < QB; ++e) {
       const T* x = lrow + (wb.xb[e] + u * rd) * ls;
 #pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) a[e][k] = xsimd::fma(B::load_unaligned(x + k * L), w[k], a[e][k]);
+      for (int k = 0; k < GV; ++k) a[e][k] = fma_op(B::load_unaligned(x + k * L), w[k], a[e][k]);
     }
   }
   // Taps only some positions see (near the padding).
@@ -60,7 +60,7 @@ void depthwise_window_row(const WindowRowBounds<QB>& wb, const T* lrow, int64_t 
         const T* x = lrow + (wb.xb[e] + u * rd) * ls;
 #pragma GCC unroll 4
         for (int k = 0; k < GV; ++k)
-          a[e][k] = xsimd::fma(B::load_unaligned(x + k * L), B::load_unaligned(wrow + u * ks + k * L), a[e][k]);
+          a[e][k] = fma_op(B::load_unaligned(x + k * L), B::load_unaligned(wrow + u * ks + k * L), a[e][k]);
       }
   }
 #pragma GCC unroll 8

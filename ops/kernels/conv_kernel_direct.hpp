@@ -39,7 +39,7 @@ void direct_block(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const 
     for (int u = 0; u < NQ; ++u) {
       const B xv = B::load_unaligned(x + u * L);
 #pragma GCC unroll 4
-      for (int o = 0; o < COB; ++o) a[u][o] = xsimd::fma(xv, wb[o], a[u][o]);
+      for (int o = 0; o < COB; ++o) a[u][o] = fma_op(xv, wb[o], a[u][o]);
     }
   }
 #pragma GCC unroll 8

@@ -9,6 +9,7 @@
 #endif
 
 #include <cstdint>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "ops/kernels/conv_kernel_internal.hpp"
@@ -16,6 +17,20 @@
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
 using Arch = xsimd::default_arch;
+
+// x*y + z in one rounding. xsimd 8.1 has no AVX-512 fma kernel (its generic one is x*y + z,
+// which -std=c++17 does not contract), so AVX-512 batches use the intrinsics.
+template <class B>
+inline B fma_op(const B& x, const B& y, const B& z) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(B) == 64 && std::is_same<typename B::value_type, float>::value)
+    return B(_mm512_fmadd_ps(x, y, z));
+  else if constexpr (sizeof(B) == 64)
+    return B(_mm512_fmadd_pd(x, y, z));
+  else
+#endif
+    return xsimd::fma(x, y, z);
+}
 
 // Zero-initialised heap array owned by one scope; never null, so &s[0] is valid for n = 0.
 template <class T>
@@ -171,7 +186,7 @@ void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* 
           p[r] += cs[r];
         }
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) a[r][v] = xsimd::fma(x, wv[v], a[r][v]);
+        for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
       }
     }
   }
@@ -207,7 +222,7 @@ void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t
     for (int r = 0; r < MR; ++r) {
       const B x(p[r][off]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) a[r][v] = xsimd::fma(x, wv[v], a[r][v]);
+      for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
     }
   }
 #pragma GCC unroll 16
@@ -387,23 +402,24 @@ void zero_output(const DenseConv<T>& p, int64_t rows) {
   }
 }
 
+enum class DensePath {
+  Nothing, Zeros, Depthwise, FewInputs, DepthwiseWindow, SmallWindow, LargeWindow, Direct, Gemm
+};
+
+// The path for p in a build with L lanes per vector.
 template <class T>
-void run_dense_conv(const DenseConv<T>& p, int num_threads) {
-  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+DensePath select_path(const DenseConv<T>& p, int64_t L) {
   int64_t rows = p.N;
   for (int i = 0; i < p.nd; ++i) rows *= p.Q[i];
-  if (rows == 0 || p.Co == 0 || p.groups == 0) return;
-  const bool depthwise = p.Ci == 1 && p.Co == 1 && p.groups >= L && p.lhs_group == 1 &&
-                         p.out_group == 1;
+  if (rows == 0 || p.Co == 0 || p.groups == 0) return DensePath::Nothing;
   int64_t taps = 1;
   bool empty_lhs = p.Ci == 0;
   for (int i = 0; i < p.nd; ++i) taps *= p.K[i], empty_lhs = empty_lhs || p.S[i] == 0;
-  if (taps == 0 || empty_lhs) {
-    zero_output(p, rows);
-    return;
-  }
+  if (taps == 0 || empty_lhs) return DensePath::Zeros;
+  const bool depthwise = p.Ci == 1 && p.Co == 1 && p.groups >= L && p.lhs_group == 1 &&
+                         p.out_group == 1;
   // Few output features: vectorise over output positions instead of features.
-  const bool direct = p.nd >= 1 && p.Co <= 4 && taps > 0 && p.Q[p.nd - 1] >= L &&
+  const bool direct = p.nd >= 1 && p.Co <= 4 && p.Q[p.nd - 1] >= L &&
                       taps * p.Ci * (p.Q[p.nd - 1] + p.K[p.nd - 1] * p.rhs_dil[p.nd - 1]) * p.stride[p.nd - 1] <= (int64_t(1) << 20);
   // Window much larger than the output (weight gradients): long reductions per position.
   int64_t positions = 1;
@@ -415,26 +431,62 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   // Short reduction, output features contiguous: per-line driver, no per-row tables.
   const bool few_inputs = !large_window && p.nd >= 1 && p.out_o == 1 && p.Co >= L &&
                           taps * p.Ci <= 64 && p.Q[p.nd - 1] >= 4;
-  if (depthwise)
-    depthwise_conv(p, num_threads);
-  else if (few_inputs && p.Co > L)
-    few_inputs_conv<T, 6, 2>(p, num_threads);
-  else if (few_inputs)
-    few_inputs_conv<T, 12, 1>(p, num_threads);
-  else if (depthwise_window)
-    depthwise_large_window_conv(p, num_threads);
-  else if (large_window && p.nd >= 1 && p.Q[p.nd - 1] <= 4 && p.Co <= 4 && p.N <= 16)
-    small_output_window_conv(p, num_threads);  // a GEMM tile would be mostly padding
-  else if (large_window && p.Co > L)
-    large_window_conv<T, 6, 2>(p, num_threads);
-  else if (large_window)
-    large_window_conv<T, 12, 1>(p, num_threads);
-  else if (direct)
-    direct_conv(p, num_threads);
-  else if (p.Co > L)
-    gemm_conv<T, 6, 2>(p, num_threads);
-  else
-    gemm_conv<T, 12, 1>(p, num_threads);
+  if (depthwise) return DensePath::Depthwise;
+  if (few_inputs) return DensePath::FewInputs;
+  if (depthwise_window) return DensePath::DepthwiseWindow;
+  // A GEMM tile would be mostly padding for a tiny output.
+  if (large_window && p.nd >= 1 && p.Q[p.nd - 1] <= 4 && p.Co <= 4 && p.N <= 16)
+    return DensePath::SmallWindow;
+  if (large_window) return DensePath::LargeWindow;
+  if (direct) return DensePath::Direct;
+  return DensePath::Gemm;
+}
+
+// Whether an AVX-512 build (64-byte vectors) should run p. Measured on Zen 4: 512-bit
+// vectors speed up the register-tiled GEMM paths and the depthwise weight gradient, but
+// slow down the paths whose unaligned loads start at arbitrary element offsets (direct,
+// tiny-output window): more of their loads straddle cache lines.
+template <class T>
+bool wide_vectors_pay(const DenseConv<T>& p) {
+  const DensePath path = select_path(p, 64 / static_cast<int64_t>(sizeof(T)));
+  return path == DensePath::Gemm || path == DensePath::LargeWindow ||
+         path == DensePath::DepthwiseWindow;
+}
+
+template <class T>
+void run_dense_conv(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+  switch (select_path(p, L)) {
+    case DensePath::Nothing: return;
+    case DensePath::Zeros: {
+      int64_t rows = p.N;
+      for (int i = 0; i < p.nd; ++i) rows *= p.Q[i];
+      zero_output(p, rows);
+      return;
+    }
+    case DensePath::Depthwise: depthwise_conv(p, num_threads); return;
+    case DensePath::FewInputs:
+      if (p.Co > L)
+        few_inputs_conv<T, 6, 2>(p, num_threads);
+      else
+        few_inputs_conv<T, 12, 1>(p, num_threads);
+      return;
+    case DensePath::DepthwiseWindow: depthwise_large_window_conv(p, num_threads); return;
+    case DensePath::SmallWindow: small_output_window_conv(p, num_threads); return;
+    case DensePath::LargeWindow:
+      if (p.Co > L)
+        large_window_conv<T, 6, 2>(p, num_threads);
+      else
+        large_window_conv<T, 12, 1>(p, num_threads);
+      return;
+    case DensePath::Direct: direct_conv(p, num_threads); return;
+    case DensePath::Gemm:
+      if (p.Co > L)
+        gemm_conv<T, 6, 2>(p, num_threads);
+      else
+        gemm_conv<T, 12, 1>(p, num_threads);
+      return;
+  }
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

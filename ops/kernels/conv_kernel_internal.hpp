@@ -36,9 +36,12 @@ template <class T>
 void dense_conv_generic(const DenseConv<T>& p, int num_threads);
 template <class T>
 void dense_conv_avx2(const DenseConv<T>& p, int num_threads);
+template <class T>
+void dense_conv_avx512(const DenseConv<T>& p, int num_threads);
 
-// Test hook: force a path (Auto picks AVX2 when the CPU has AVX2+FMA).
-enum class ConvPath { Auto, Generic, Scalar };
+// Test hook: force a path (Auto picks AVX-512 when the CPU has AVX-512 F/BW/DQ/VL, else
+// AVX2 when it has AVX2+FMA; Avx2 never picks AVX-512).
+enum class ConvPath { Auto, Generic, Scalar, Avx2 };
 void set_conv_path(ConvPath path);
 
 }  // namespace xlax::kernels::detail

@@ -29,7 +29,7 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
     for (int e = 0; e < QL; ++e) {
       const B xv = B::load_unaligned(xrow[e] + k * L);
 #pragma GCC unroll 4
-      for (int o = 0; o < CO; ++o) a[e][o] = xsimd::fma(xv, gv[o], a[e][o]);
+      for (int o = 0; o < CO; ++o) a[e][o] = fma_op(xv, gv[o], a[e][o]);
     }
   }
 #pragma GCC unroll 4
@@ -153,10 +153,14 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
             ooff += (r2 % p.Q[i]) * p.out_q[i];
             r2 /= p.Q[i];
           }
+          // Lane sums in lane order (xsimd's AVX-512 hadd trips GCC 12's maybe-uninitialized).
           for (int64_t e = 0; e < Ql; ++e)
-            for (int64_t o = 0; o < Co; ++o)
-              out[ooff + e * p.out_q[v] + o * p.out_o] = xsimd::hadd(
-                  B::load_unaligned(acc.data + n * acc_per_n + ((op * Ql + e) * Co + o) * L));
+            for (int64_t o = 0; o < Co; ++o) {
+              const T* lanes = acc.data + n * acc_per_n + ((op * Ql + e) * Co + o) * L;
+              T sum = lanes[0];
+              for (int64_t k = 1; k < L; ++k) sum += lanes[k];
+              out[ooff + e * p.out_q[v] + o * p.out_o] = sum;
+            }
         }
     }
   }
