@@ -246,6 +246,9 @@ kernels::ConvGeometry conv_geometry(const ConvParams& p, const Shape& lhs, const
   g.batch_group_count = p.batch_group_count;
   const Shape ls = detail::row_major_strides(lhs), rs = detail::row_major_strides(rhs),
               os = detail::row_major_strides(out);
+  // Reserve once: this runs on every conv evaluation, tiny convs feel each allocation.
+  for (auto* v : {&g.lhs_strides, &g.rhs_strides, &g.out_strides}) v->reserve(n + 2);
+  for (auto* v : {&g.lhs_size, &g.kernel_size, &g.out_size, &g.pad_lo}) v->reserve(n);
   for (size_t j = 0; j < n + 2; ++j) {
     g.lhs_strides.push_back(ls[dn.lhs_spec[j]]);
     g.rhs_strides.push_back(rs[dn.rhs_spec[j]]);
