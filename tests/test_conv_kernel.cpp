@@ -375,12 +375,13 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
       Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
     }
     if (!ok) continue;
-    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny
+    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0
     int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
     if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
     if (mode == 3) G = pick(2, 40), I = 1, Og = 1;
     if (mode == 4) B = pick(2, 3), Og = pick(1, 12);
     if (mode == 5) I = pick(1, 4), Og = pick(1, 4), G = pick(0, 3) == 0 ? 2 : 1;  // tiny output
+    if (mode == 6) Og = 16 * pick(1, 4), I = pick(1, 5), B = pick(0, 3) == 0 ? 2 : 1;  // whole vector blocks
     const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
     Case cs;
     ConvGeometry& g = cs.g;
@@ -500,6 +501,19 @@ TEST_CASE("conv kernel: tiny-output weight-gradient geometries", "[conv_kernel]"
   std::mt19937 rng(909);
   for (int it = 0; it < 60; ++it) {
     const Case cs = weight_gradient_case(rng, it % 3 != 0, 5);
+    if (it % 3 == 1)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+  }
+}
+
+// Channels-last weight gradients whose output features fill whole vector blocks: the
+// cotangent is read in place as the GEMM's B matrix.
+TEST_CASE("conv kernel: weight gradients with whole feature blocks", "[conv_kernel]") {
+  std::mt19937 rng(4242);
+  for (int it = 0; it < 30; ++it) {
+    const Case cs = weight_gradient_case(rng, true, 6);
     if (it % 3 == 1)
       check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else

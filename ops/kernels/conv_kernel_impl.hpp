@@ -198,10 +198,11 @@ void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* 
 
 // Interior tiles with unit feature stride: one loop over flattened (tap, feature) with
 // lhs(k, r) = base[r][flat_offset[k]] (indexed loads, no per-tap pointer set-up; matters
-// when there are few input features).
+// when there are few input features). Weight rows k are w_stride apart.
 template <class T, int MR, int NV>
 void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t nk, const T* w,
-                       T* const* dst, bool accumulate) {
+                       T* const* dst, bool accumulate,
+                       int64_t w_stride = NV * xsimd::batch<T, Arch>::size) {
   using B = xsimd::batch<T, Arch>;
   constexpr int L = static_cast<int>(B::size);
   B a[MR][NV];
@@ -217,7 +218,7 @@ void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t
     B wv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
-    w += NV * L;
+    w += w_stride;
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const B x(p[r][off]);

@@ -7,7 +7,8 @@
 //   B[(c, t), o] = rhs[o, c, t],
 // with rows m = (q, n) (q outer, so a row tile mostly shares q and reads neighbouring n),
 // blocked along r by kReduceBlock: per block, B is packed once per thread into NR-wide panels
-// (shared by every q) and A row tiles are packed with zeros where a tap falls into padding.
+// (shared by every q; read in place when already laid out so) and A row tiles are packed
+// with zeros where a tap falls into padding.
 // Scratch is bounded by the block size and the (small) output, never by the batch.
 // Each output element is reduced by one thread, block after block in r order: results are
 // bitwise the same for any thread count.
@@ -120,20 +121,29 @@ void pack_lhs_tile(const DenseConv<T>& p, const T* lhs, const LargeWindowRows<T>
         ub = p.S[v] > xa ? min64(len, ceil_div(p.S[v] - xa, rd)) : 0;
         ua = min64(ua, ub);
       }
-      for (int64_t u = 0; u < ua; ++u)
-        for (int e = 0; e < group; ++e) d[u * MR + e] = T(0);
-      const T* src = base + off + xa * p.lhs_s[v];
+      if (group == 1) {
+        for (int64_t u = 0; u < ua; ++u) d[u * MR] = T(0);
+        for (int64_t u = ub; u < len; ++u) d[u * MR] = T(0);
+      } else {
+        for (int64_t u = 0; u < ua; ++u)
+          for (int e = 0; e < group; ++e) d[u * MR + e] = T(0);
+        for (int64_t u = ub; u < len; ++u)
+          for (int e = 0; e < group; ++e) d[u * MR + e] = T(0);
+      }
+      if (ua == ub) return;
+      const T* src = base + (off + (xa + ua * rd) * p.lhs_s[v]);  // first real tap
       const int64_t step = rd * p.lhs_s[v];
+      d += ua * MR;
       if (group == MR && ln == 1) {  // channels-last lhs: MR contiguous values per tap
-        for (int64_t u = ua; u < ub; ++u)
+        for (int64_t u = 0; u < ub - ua; ++u)
 #pragma GCC unroll 16
           for (int e = 0; e < MR; ++e) d[u * MR + e] = src[u * step + e];
+      } else if (group == 1) {  // rows of different positions (a single lhs row n)
+        for (int64_t u = 0; u < ub - ua; ++u) d[u * MR] = src[u * step];
       } else {
-        for (int64_t u = ua; u < ub; ++u)
+        for (int64_t u = 0; u < ub - ua; ++u)
           for (int e = 0; e < group; ++e) d[u * MR + e] = src[u * step + e * ln];
       }
-      for (int64_t u = ub; u < len; ++u)
-        for (int e = 0; e < group; ++e) d[u * MR + e] = T(0);
     });
     r += group;
   }
@@ -178,6 +188,12 @@ void large_window_conv(const DenseConv<T>& p, int num_threads) {
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, items)));
   Scratch<int64_t> apack_offset(kReduceBlock);  // micro_kernel_flat addressing of a packed tile
   for (int64_t k = 0; k < kReduceBlock; ++k) apack_offset[k] = k * MR;
+  // B read in place when it is already a dense (r, o) matrix with whole NR-wide column
+  // blocks (channels-last cotangents): row r at rhs + r*row_stride.
+  const int64_t row_stride = p.nd > 0 ? p.rhs_k[p.nd - 1] : p.rhs_i;
+  bool b_in_place = p.rhs_o == 1 && p.Co % NR == 0 && row_stride >= p.Co;
+  for (int i = 0; i + 1 < p.nd; ++i) b_in_place = b_in_place && p.rhs_k[i] == p.K[i + 1] * p.rhs_k[i + 1];
+  if (p.nd > 0 && p.Ci > 1) b_in_place = b_in_place && p.rhs_i == p.K[0] * p.rhs_k[0];
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -199,7 +215,7 @@ void large_window_conv(const DenseConv<T>& p, int num_threads) {
         const T* rhs = p.rhs + g * p.rhs_group;
         for (int64_t r0 = 0; r0 < reduction; r0 += kReduceBlock) {
           const int64_t r1 = min64(reduction, r0 + kReduceBlock), kc = r1 - r0;
-          pack_rhs_block<T, NR>(p, rhs, taps, r0, r1, pc0, pc1, bpack.data);
+          if (!b_in_place) pack_rhs_block<T, NR>(p, rhs, taps, r0, r1, pc0, pc1, bpack.data);
           int64_t packed_tile = -1;
           for (int64_t item = i0; item < i1; ++item) {
             const int64_t tile = item / cblocks, cb = item % cblocks;
@@ -213,8 +229,12 @@ void large_window_conv(const DenseConv<T>& p, int num_threads) {
               base[r] = apack.data + r;
               dst[r] = acc.data + ((item - i0) * MR + r) * NR;
             }
-            micro_kernel_flat<T, MR, NV>(base, apack_offset.data, kc,
-                                         bpack.data + (cb - pc0) * kc * NR, dst, r0 > 0);
+            if (b_in_place)
+              micro_kernel_flat<T, MR, NV>(base, apack_offset.data, kc, rhs + r0 * row_stride + cb * NR,
+                                           dst, r0 > 0, row_stride);
+            else
+              micro_kernel_flat<T, MR, NV>(base, apack_offset.data, kc,
+                                           bpack.data + (cb - pc0) * kc * NR, dst, r0 > 0);
           }
         }
         if (reduction == 0)
