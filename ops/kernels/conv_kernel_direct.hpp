@@ -181,7 +181,12 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
         const T* w = valid_w.data + o0;
         T* o_out = out + o0 * p.out_o;
         switch (cob) {
-          case 1: direct_line_features<T, 8, 1>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
+          case 1:  // short lines: a half-empty block of 8 vectors would double the work
+            if (Qv <= 4 * L)
+              direct_line_features<T, 4, 1>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data);
+            else
+              direct_line_features<T, 8, 1>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data);
+            break;
           case 2: direct_line_features<T, 4, 2>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
           case 3: direct_line_features<T, 3, 3>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
           default: direct_line_features<T, 2, 4>(rowbuf.data, valid_pos.data, ntaps, w, Co, Qv, o_out, p.out_q[v], p.out_o, acc.data); break;
