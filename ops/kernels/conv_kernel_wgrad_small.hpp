@@ -123,11 +123,19 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
               for (int64_t n = 0; n < rows; ++n) {
                 const T* src = lhs + xoff + (n0 + n) * p.lhs_n;
                 T* dn = xr + n * xrow_len;
-                for (int64_t ph = 0; ph < rd; ++ph)
-                  for (int64_t k = 0; k < phase_len; ++k) {
-                    const int64_t x = k * rd + ph - lo;  // padded x' = k*rd + ph
-                    dn[ph * phase_len + k] = x >= 0 && x < Sl ? src[x * p.lhs_s[v]] : T(0);
+                for (int64_t ph = 0; ph < rd; ++ph) {
+                  // Padded x' = k*rd + ph is real (x = x' - lo in [0, Sl)) for k in [k0, k1).
+                  T* d = dn + ph * phase_len;
+                  const int64_t k0 = min64(phase_len, max64(0, ceil_div(lo - ph, rd)));
+                  const int64_t k1 = max64(k0, min64(phase_len, ceil_div(Sl + lo - ph, rd)));
+                  for (int64_t k = 0; k < k0; ++k) d[k] = T(0);
+                  if (k0 < k1) {
+                    const T* s0 = src + (k0 * rd + ph - lo) * p.lhs_s[v];
+                    const int64_t step = rd * p.lhs_s[v];
+                    for (int64_t k = 0; k < k1 - k0; ++k) d[k0 + k] = s0[k * step];
                   }
+                  for (int64_t k = k1; k < phase_len; ++k) d[k] = T(0);
+                }
               }
             }
             for (int64_t n = 0; n < rows; ++n) {
