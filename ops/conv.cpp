@@ -37,6 +37,27 @@ std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& perm) {
   return inv;
 }
 
+// 0, 1, ..., n-1 shifted by `from`.
+std::vector<int64_t> iota_axes(size_t n, int64_t from) {
+  std::vector<int64_t> axes(n);
+  for (size_t i = 0; i < n; ++i) axes[i] = from + static_cast<int64_t>(i);
+  return axes;
+}
+
+// Moves a group factor between the two leading axes of a canonical (A, B, spatial...) array:
+// reshape to (f0, f1, f2, spatial...), exchange the first two, reshape to (m0, m1, spatial...).
+Tensor regroup_leading(const Tensor& t, int64_t f0, int64_t f1, int64_t f2, int64_t m0, int64_t m1) {
+  const Shape& s = t.shape();
+  const size_t n = s.size() - 2;
+  Shape split = {f0, f1, f2};
+  split.insert(split.end(), s.begin() + 2, s.end());
+  std::vector<int64_t> perm = {1, 0, 2};
+  for (int64_t a : iota_axes(n, 3)) perm.push_back(a);
+  Shape merged = {m0, m1};
+  merged.insert(merged.end(), s.begin() + 2, s.end());
+  return reshape(transpose(reshape(t, split), perm), merged);
+}
+
 class ConvGeneralDilated : public detail::Primitive {
  public:
   explicit ConvGeneralDilated(ConvParams p) : p_(std::move(p)) {}
@@ -67,42 +88,25 @@ class ConvGeneralDilated : public detail::Primitive {
     const size_t n = p_.window_strides.size();
     const int64_t G = p_.feature_group_count, B = p_.batch_group_count;
     const int64_t groups = G > 1 ? G : B;
-    std::vector<int64_t> spatial_axes(dn.rhs_spec.begin() + 2, dn.rhs_spec.end());
     Tensor kernel;
     std::vector<int64_t> kernel_spec;
     if (groups > 1) {
       // Move the group factor from the kernel's O axis onto its I axis:
       // W'[p, g*I + i, j] = W[g*Og + p, i, j], in canonical (O, I, K...) order.
       Tensor wc = transpose(rhs, dn.rhs_spec);
-      Shape s = wc.shape();
-      const int64_t O = s[0], I = s[1];
-      Shape split = {groups, O / groups, I};
-      split.insert(split.end(), s.begin() + 2, s.end());
-      std::vector<int64_t> perm = {1, 0, 2};
-      for (size_t i = 0; i < n; ++i) perm.push_back(static_cast<int64_t>(3 + i));
-      Shape merged = {O / groups, groups * I};
-      merged.insert(merged.end(), s.begin() + 2, s.end());
-      kernel = reshape(transpose(reshape(wc, split), perm), merged);
-      std::vector<int64_t> canonical_spatial;
-      for (size_t i = 0; i < n; ++i) canonical_spatial.push_back(static_cast<int64_t>(2 + i));
-      kernel = rev(kernel, canonical_spatial);
+      const int64_t O = wc.shape()[0], I = wc.shape()[1];
+      kernel = rev(regroup_leading(wc, groups, O / groups, I, O / groups, groups * I), iota_axes(n, 2));
       kernel_spec = {1, 0};
-      for (size_t i = 0; i < n; ++i) kernel_spec.push_back(static_cast<int64_t>(2 + i));
+      for (int64_t a : iota_axes(n, 2)) kernel_spec.push_back(a);
     } else {
-      kernel = rev(rhs, spatial_axes);
+      kernel = rev(rhs, std::vector<int64_t>(dn.rhs_spec.begin() + 2, dn.rhs_spec.end()));
       kernel_spec = swap01(dn.rhs_spec);
     }
-    const Shape& xs = lhs.shape();
-    const Shape& ks = rhs.shape();
-    const Shape& gs = g.shape();
     std::vector<std::pair<int64_t, int64_t>> pads(n);
     for (size_t i = 0; i < n; ++i) {
-      const int64_t S = xs[dn.lhs_spec[2 + i]], K = ks[dn.rhs_spec[2 + i]], Q = gs[dn.out_spec[2 + i]];
-      const int64_t X_dil = dilate_dim(S, p_.lhs_dilation[i]);
-      const int64_t K_dil = dilate_dim(K, p_.rhs_dilation[i]);
-      const int64_t Q_dil = dilate_dim(Q, p_.window_strides[i]);
-      const int64_t before = K_dil - 1 - p_.padding[i].first;
-      pads[i] = {before, X_dil + K_dil - 1 - Q_dil - before};
+      const DilatedSizes d = dilated_sizes(i, lhs.shape(), rhs.shape(), g.shape());
+      const int64_t before = d.K - 1 - p_.padding[i].first;
+      pads[i] = {before, d.X + d.K - 1 - d.Q - before};
     }
     ConvDimensionNumbers trans_dn{dn.out_spec, kernel_spec, dn.lhs_spec};
     Tensor dx = conv_general_dilated(g, kernel, p_.lhs_dilation, pads, p_.window_strides, p_.rhs_dilation,
@@ -110,15 +114,8 @@ class ConvGeneralDilated : public detail::Primitive {
     if (B > 1) {
       // dX[g*Nb + b, c] = T[b, g*C + c]: move the batch-group factor into the batch axis.
       Tensor tc = transpose(dx, dn.lhs_spec);
-      Shape s = tc.shape();
-      const int64_t Nb = s[0], C = s[1] / B;
-      Shape split = {Nb, B, C};
-      split.insert(split.end(), s.begin() + 2, s.end());
-      std::vector<int64_t> perm = {1, 0, 2};
-      for (size_t i = 0; i < n; ++i) perm.push_back(static_cast<int64_t>(3 + i));
-      Shape merged = {Nb * B, C};
-      merged.insert(merged.end(), s.begin() + 2, s.end());
-      Tensor canonical = reshape(transpose(reshape(tc, split), perm), merged);
+      const int64_t Nb = tc.shape()[0], C = tc.shape()[1] / B;
+      Tensor canonical = regroup_leading(tc, Nb, B, C, Nb * B, C);
       dx = transpose(canonical, inverse_permutation(dn.lhs_spec));
     }
     return dx;
@@ -128,22 +125,27 @@ class ConvGeneralDilated : public detail::Primitive {
   Tensor rhs_transpose(const Tensor& lhs, const Tensor& rhs, const Tensor& g) const {
     const auto& dn = p_.dimension_numbers;
     const size_t n = p_.window_strides.size();
-    const Shape& xs = lhs.shape();
-    const Shape& ks = rhs.shape();
-    const Shape& gs = g.shape();
     std::vector<std::pair<int64_t, int64_t>> pads(n);
     for (size_t i = 0; i < n; ++i) {
-      const int64_t S = xs[dn.lhs_spec[2 + i]], K = ks[dn.rhs_spec[2 + i]], Q = gs[dn.out_spec[2 + i]];
-      const int64_t X_dil = dilate_dim(S, p_.lhs_dilation[i]);
-      const int64_t K_dil = dilate_dim(K, p_.rhs_dilation[i]);
-      const int64_t Q_dil = dilate_dim(Q, p_.window_strides[i]);
+      const DilatedSizes d = dilated_sizes(i, lhs.shape(), rhs.shape(), g.shape());
       const int64_t lo = p_.padding[i].first;
-      pads[i] = {lo, Q_dil - X_dil + K_dil - lo - 1};
+      pads[i] = {lo, d.Q - d.X + d.K - lo - 1};
     }
     ConvDimensionNumbers trans_dn{swap01(dn.lhs_spec), swap01(dn.out_spec), swap01(dn.rhs_spec)};
     const int64_t G = p_.feature_group_count, B = p_.batch_group_count;
     return conv_general_dilated(lhs, g, p_.rhs_dilation, pads, p_.lhs_dilation, p_.window_strides, trans_dn,
                                 B > 1 ? B : 1, G > 1 ? G : 1);
+  }
+
+  // Per spatial dim i: dil(S, ld), dil(K, rd), dil(Q, s) of the forward call (§2 notation).
+  struct DilatedSizes {
+    int64_t X, K, Q;
+  };
+  DilatedSizes dilated_sizes(size_t i, const Shape& xs, const Shape& ks, const Shape& gs) const {
+    const auto& dn = p_.dimension_numbers;
+    return {dilate_dim(xs[dn.lhs_spec[2 + i]], p_.lhs_dilation[i]),
+            dilate_dim(ks[dn.rhs_spec[2 + i]], p_.rhs_dilation[i]),
+            dilate_dim(gs[dn.out_spec[2 + i]], p_.window_strides[i])};
   }
 
   ConvParams p_;
