@@ -18,6 +18,18 @@ struct Geometry {
 
 std::string join(const Shape& s) { return detail::shape_str(s); }
 
+// Kernel (and bias) of Conv and ConvTranspose: fan-in and fan-out count the receptive field.
+template <class Options>
+std::vector<Tensor> init_kernel_and_bias(const Geometry& g, const Options& o, const detail::ConvLayout& layout,
+                                         const random::Key& key, DType dtype) {
+  const int64_t in_per_group = g.in_features / o.feature_group_count, rf = detail::product(g.kernel);
+  const Shape kshape = layout.kernel_shape(g.kernel, in_per_group, o.features);
+  auto keys = random::split(key, 2);
+  std::vector<Tensor> p{initializer(o.kernel_init)(keys[0], kshape, dtype, rf * in_per_group, rf * o.features)};
+  if (o.use_bias) p.push_back(initializer(o.bias_init)(keys[1], {o.features}, dtype, rf * in_per_group, o.features));
+  return p;
+}
+
 class ConvLayer : public Layer {
  public:
   explicit ConvLayer(ConvOptions o) : o_(std::move(o)), layout_(o_.dimension_numbers, o_.kernel_size.size(), "Conv") {
@@ -79,13 +91,7 @@ class ConvLayer : public Layer {
   }
   Shape output_shape(const Shape& in) const override { return geometry(in).out; }
   std::vector<Tensor> init(const random::Key& key, const Shape& in, DType dtype) const override {
-    Geometry g = geometry(in);
-    const int64_t in_per_group = g.in_features / o_.feature_group_count, rf = detail::product(g.kernel);
-    const Shape kshape = layout_.kernel_shape(g.kernel, in_per_group, o_.features);
-    auto keys = random::split(key, 2);
-    std::vector<Tensor> p{initializer(o_.kernel_init)(keys[0], kshape, dtype, rf * in_per_group, rf * o_.features)};
-    if (o_.use_bias) p.push_back(initializer(o_.bias_init)(keys[1], {o_.features}, dtype, rf * in_per_group, o_.features));
-    return p;
+    return init_kernel_and_bias(geometry(in), o_, layout_, key, dtype);
   }
   Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context&) const override {
     Geometry g = geometry(x.shape());
@@ -188,13 +194,7 @@ class ConvTransposeLayer : public Layer {
   }
   Shape output_shape(const Shape& in) const override { return geometry(in).out; }
   std::vector<Tensor> init(const random::Key& key, const Shape& in, DType dtype) const override {
-    Geometry g = geometry(in);
-    const int64_t in_per_group = g.in_features / o_.feature_group_count, rf = detail::product(g.kernel);
-    const Shape kshape = layout_.kernel_shape(g.kernel, in_per_group, o_.features);
-    auto keys = random::split(key, 2);
-    std::vector<Tensor> p{initializer(o_.kernel_init)(keys[0], kshape, dtype, rf * in_per_group, rf * o_.features)};
-    if (o_.use_bias) p.push_back(initializer(o_.bias_init)(keys[1], {o_.features}, dtype, rf * in_per_group, o_.features));
-    return p;
+    return init_kernel_and_bias(geometry(in), o_, layout_, key, dtype);
   }
   Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context&) const override {
     Geometry g = geometry(x.shape());
