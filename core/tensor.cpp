@@ -129,6 +129,15 @@ void run_node(Node& node) {
   node.prim->eval(ins, node);
 }
 
+void run_and_release(Node& node, bool tracing) {
+  run_node(node);
+  // Once computed, a node no longer needs its inputs: dropping the edges frees every
+  // intermediate whose last consumer has run (nodes are owned by their consumers and by
+  // user handles). Inside a vjp trace the edges of traced nodes must stay for the backward
+  // pass.
+  if (!(tracing && node.tracer)) node.inputs.clear();
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -146,6 +155,15 @@ int64_t Tensor::size() const { return detail::node_of(*this, "Tensor::size", "th
 DType Tensor::dtype() const { return detail::node_of(*this, "Tensor::dtype", "this").dtype; }
 
 const Tensor& Tensor::eval() const {
+  Node& node = const_cast<Node&>(detail::node_of(*this, "Tensor::eval", "this"));
+  if (node.evaluated()) return *this;
+  // A fresh op on computed tensors (the common case in eager-style code): no graph walk.
+  bool inputs_ready = true;
+  for (const auto& in : node.inputs) inputs_ready = inputs_ready && in->evaluated();
+  if (inputs_ready) {
+    detail::run_and_release(node, detail::trace_depth() > 0);
+    return *this;
+  }
   xlax::eval({*this});
   return *this;
 }
@@ -155,14 +173,7 @@ void eval(const std::vector<Tensor>& outputs) {
   for (const auto& t : outputs) roots.push_back(&const_cast<Node&>(detail::node_of(t, "eval", "outputs")));
   std::vector<Node*> order = detail::topological_order(roots);
   const bool tracing = detail::trace_depth() > 0;
-  for (Node* node : order) {
-    detail::run_node(*node);
-    // Once computed, a node no longer needs its inputs: dropping the edges frees every
-    // intermediate whose last consumer has run (nodes are owned by their consumers and by
-    // user handles). Inside a vjp trace the edges of traced nodes must stay for the backward
-    // pass.
-    if (!(tracing && node->tracer)) node->inputs.clear();
-  }
+  for (Node* node : order) detail::run_and_release(*node, tracing);
 }
 
 template <class T>

@@ -60,16 +60,17 @@ Tensor regroup_leading(const Tensor& t, int64_t f0, int64_t f1, int64_t f2, int6
 
 class ConvGeneralDilated : public detail::Primitive {
  public:
-  explicit ConvGeneralDilated(ConvParams p) : p_(std::move(p)) {}
+  // Shapes are fixed when the node is built, so the kernel's geometry is worked out once.
+  ConvGeneralDilated(ConvParams p, const Shape& lhs, const Shape& rhs, const Shape& out)
+      : p_(std::move(p)), geometry_(conv_geometry(p_, lhs, rhs, out)) {}
   std::string name() const override { return kFn; }
 
   void eval(const std::vector<const Node*>& in, Node& out) const override {
     const Node& lhs = *in[0];
     const Node& rhs = *in[1];
-    kernels::ConvGeometry g = conv_geometry(p_, lhs.shape, rhs.shape, out.shape);
     detail::dispatch_float(out.dtype, kFn, [&](auto zero) {
       using T = decltype(zero);
-      kernels::conv_general<T>(g, lhs.ptr<T>(), rhs.ptr<T>(), out.ptr<T>());
+      kernels::conv_general<T>(geometry_, lhs.ptr<T>(), rhs.ptr<T>(), out.ptr<T>());
     });
   }
 
@@ -149,7 +150,48 @@ class ConvGeneralDilated : public detail::Primitive {
   }
 
   ConvParams p_;
+  kernels::ConvGeometry geometry_;
 };
+
+// Resolving and checking the arguments costs more than a tiny conv itself, and training
+// repeats the same calls every step: each thread keeps its last kCachedConvs resolved
+// primitives (immutable, shared by the nodes built from them), found by an exact match on
+// every argument, as a jit cache would.
+struct CachedConv {
+  Shape lhs, rhs, out;
+  DType dtype = DType::float32;
+  std::vector<int64_t> window_strides, lhs_dilation, rhs_dilation;
+  Padding padding = Padding("VALID");
+  DimensionNumbers dimension_numbers;
+  int64_t feature_group_count = 1, batch_group_count = 1;
+  std::shared_ptr<const ConvGeneralDilated> prim;
+
+  bool matches(const Shape& l, const Shape& r, DType dt, const std::vector<int64_t>& ws, const Padding& pad,
+               const std::vector<int64_t>& ld, const std::vector<int64_t>& rd, const DimensionNumbers& dn,
+               int64_t G, int64_t B) const {
+    if (!prim || dt != dtype || G != feature_group_count || B != batch_group_count || l != lhs || r != rhs ||
+        ws != window_strides || ld != lhs_dilation || rd != rhs_dilation)
+      return false;
+    if (pad.is_string() != padding.is_string() ||
+        (pad.is_string() ? pad.mode() != padding.mode() : pad.pairs() != padding.pairs()))
+      return false;
+    if (dn.kind != dimension_numbers.kind) return false;
+    switch (dn.kind) {
+      case DimensionNumbers::Kind::none: return true;
+      case DimensionNumbers::Kind::strings:
+        return dn.lhs == dimension_numbers.lhs && dn.rhs == dimension_numbers.rhs && dn.out == dimension_numbers.out;
+      case DimensionNumbers::Kind::resolved: return dn.spec == dimension_numbers.spec;
+    }
+    return false;
+  }
+};
+
+constexpr size_t kCachedConvs = 16;
+struct ConvCache {
+  CachedConv entries[kCachedConvs];
+  size_t next = 0;  // round-robin replacement
+};
+thread_local ConvCache t_conv_cache;
 
 }  // namespace
 
@@ -159,6 +201,11 @@ Tensor conv_general_dilated(const Tensor& lhs, const Tensor& rhs, const std::vec
                             int64_t feature_group_count, int64_t batch_group_count) {
   const Node& l = detail::node_of(lhs, kFn, "lhs");
   const Node& r = detail::node_of(rhs, kFn, "rhs");
+  ConvCache& cache = t_conv_cache;
+  for (const CachedConv& c : cache.entries)
+    if (c.matches(l.shape, r.shape, l.dtype, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                  feature_group_count, batch_group_count))
+      return detail::make_tensor(c.prim, {lhs, rhs}, c.out, l.dtype);
   ConvParams p = resolve_conv_params(kFn, l.shape, r.shape, window_strides, padding, lhs_dilation, rhs_dilation,
                                      dimension_numbers, feature_group_count, batch_group_count);
   if (l.dtype != r.dtype)
@@ -167,7 +214,14 @@ Tensor conv_general_dilated(const Tensor& lhs, const Tensor& rhs, const std::vec
   if (!is_floating(l.dtype))
     throw Error(std::string(kFn) + ": dtype " + to_string(l.dtype) + " is not supported (float32 or float64)");
   Shape out = conv_output_shape(p, l.shape, r.shape);
-  return detail::make_tensor(std::make_shared<ConvGeneralDilated>(std::move(p)), {lhs, rhs}, out, l.dtype);
+  auto prim = std::make_shared<const ConvGeneralDilated>(std::move(p), l.shape, r.shape, out);
+  CachedConv& slot = cache.entries[cache.next];
+  cache.next = (cache.next + 1) % kCachedConvs;
+  slot = CachedConv{l.shape,    r.shape,           out,
+                    l.dtype,    window_strides,    lhs_dilation,
+                    rhs_dilation, padding,         dimension_numbers,
+                    feature_group_count, batch_group_count, prim};
+  return detail::make_tensor(std::move(prim), {lhs, rhs}, out, l.dtype);
 }
 
 bool operator==(const ConvDimensionNumbers& a, const ConvDimensionNumbers& b) {

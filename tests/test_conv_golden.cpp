@@ -47,3 +47,39 @@ TEST_CASE("golden error cases are rejected with xlax::Error", "[conv][golden]") 
     CHECK_THROWS_AS(golden::run_op(c, lhs, rhs), Error);
   }
 }
+
+// conv_general_dilated keeps recently resolved arguments per thread: alternating between
+// neighbouring cases (often equal shapes with other padding, dilation or layout) must give
+// each case its own golden result, and a repeated call the same bits.
+TEST_CASE("golden cases called alternately: resolved-argument reuse never mixes cases", "[conv][golden]") {
+  auto cases = golden::load_cases();
+  REQUIRE(cases.size() == 71);
+  std::vector<float> previous_values;
+  const golden::Case* previous = nullptr;
+  Tensor previous_lhs, previous_rhs;
+  for (const auto& c : cases) {
+    INFO(c.name << " (" << c.op << ")");
+    Tensor lhs = load_npy(c.dir + "/lhs.npy");
+    Tensor rhs = load_npy(c.dir + "/rhs.npy");
+    Tensor expected = load_npy(c.dir + "/out.npy");
+    Tensor first = golden::run_op(c, lhs, rhs);
+    CHECK(golden::relative_error(first, expected) <= (c.dtype == "float32" ? 1e-5 : 1e-9));
+    if (previous) CHECK(to_vector<float>(golden::run_op(*previous, previous_lhs, previous_rhs)) == previous_values);
+    previous_values = to_vector<float>(first);
+    CHECK(to_vector<float>(golden::run_op(c, lhs, rhs)) == previous_values);
+    previous = &c, previous_lhs = lhs, previous_rhs = rhs;
+  }
+}
+
+TEST_CASE("golden error cases are rejected on every call, not only the first", "[conv][golden]") {
+  std::ifstream f(std::string(XLAX_TEST_DATA) + "/golden/errors.json");
+  auto cases = nlohmann::json::parse(f);
+  for (const auto& e : cases) {
+    golden::Case c;
+    c.op = e.at("op");
+    c.params = e.at("params");
+    Tensor lhs = zeros(e.at("shapes").at("lhs").get<Shape>(), DType::float64);
+    Tensor rhs = zeros(e.at("shapes").at("rhs").get<Shape>(), DType::float64);
+    for (int k = 0; k < 2; ++k) CHECK_THROWS_AS(golden::run_op(c, lhs, rhs), Error);
+  }
+}

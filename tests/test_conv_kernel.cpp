@@ -117,8 +117,11 @@ void reference(const ConvGeometry& g, const std::vector<T>& lhs, const std::vect
   }
 }
 
+// nonfinite > 0 plants that many infs / NaNs in the lhs: outputs must then be non-finite
+// exactly where the reference's are (no path may multiply a value it does not use).
 template <class T>
-void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& paths) {
+void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& paths,
+                int nonfinite = 0) {
   const ConvGeometry& g = cs.g;
   const size_t n = g.lhs_size.size();
   std::vector<int64_t> lshape{g.N, g.C}, rshape{g.O, g.I};
@@ -135,6 +138,9 @@ void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& 
   std::vector<T> lhs(span(lshape, g.lhs_strides)), rhs(span(rshape, g.rhs_strides));
   for (auto& x : lhs) x = static_cast<T>(u(rng));
   for (auto& x : rhs) x = static_cast<T>(u(rng));
+  const T specials[] = {std::numeric_limits<T>::infinity(), -std::numeric_limits<T>::infinity(),
+                        std::numeric_limits<T>::quiet_NaN()};
+  for (int k = 0; k < nonfinite && !lhs.empty(); ++k) lhs[rng() % lhs.size()] = specials[k % 3];
   std::vector<long double> val, mag;
   std::vector<std::vector<int64_t>> idx;
   reference(g, lhs, rhs, val, mag, idx);
@@ -151,7 +157,9 @@ void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& 
     for (size_t e = 0; e < val.size(); ++e) {
       const long double got = out[offset(idx[e], g.out_strides)];
       const long double err = std::fabs(got - val[e]);
-      if (!(err <= tol * (mag[e] + 1e-30L) + 1e-300L)) {
+      const bool ok = std::isfinite(val[e]) ? err <= tol * (mag[e] + 1e-30L) + 1e-300L
+                                            : (std::isnan(val[e]) ? std::isnan(got) : got == val[e]);
+      if (!ok) {
         if (!bad++) {
           std::ostringstream os;
           os << "element " << e << " got " << static_cast<double>(got) << " want "
@@ -306,6 +314,14 @@ TEST_CASE("conv kernel: larger channel counts and kernels", "[conv_kernel]") {
       {1, 1, 1, 1, 1, {6, 7, 30}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1},
       {2, 8, 16, 8, 1, {5, 40}, {2, 3}, {1, 1}, {0, 1}, {1, 1}, {1, 1}, 0},
       {1, 5, 4, 1, 1, {7, 25}, {4, 4}, {1, 1}, {2, 2}, {2, 2}, {1, 1}, 1},
+      // channels-last lines with few features (tutorial images, 1-D signals)
+      {1, 2, 2, 1, 1, {40}, {3}, {1}, {1}, {1}, {1}, 1},
+      {1, 3, 3, 1, 1, {12, 37}, {3, 3}, {2, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
+      {2, 3, 3, 1, 1, {9, 50}, {3, 3}, {1, 1}, {0, -2}, {1, 1}, {1, 3}, 1},
+      {1, 4, 4, 1, 1, {5, 30}, {2, 5}, {1, 1}, {1, 6}, {1, 1}, {2, 1}, 1},
+      {2, 1, 1, 1, 1, {4, 5, 33}, {2, 2, 3}, {1, 1, 1}, {1, 0, 2}, {1, 1, 1}, {1, 1, 1}, 1},
+      {1, 3, 3, 1, 1, {6, 30}, {3, 3}, {1, 1}, {1, 1}, {2, 1}, {1, 1}, 1},
+      {3, 2, 2, 1, 1, {7}, {4}, {1}, {3}, {1}, {2}, 1},
   };
   for (const Spec& sp : specs) {
     Case cs;
@@ -317,6 +333,8 @@ TEST_CASE("conv kernel: larger channel counts and kernels", "[conv_kernel]") {
     finish_case(cs, rng, sp.layout);
     check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, 3);
+    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, 5);
   }
 }
 

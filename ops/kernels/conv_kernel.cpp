@@ -4,6 +4,9 @@
 #include "ops/kernels/conv_kernel.hpp"
 
 #include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <new>
 #include <atomic>
 #include <numeric>
 #include <stdexcept>
@@ -194,6 +197,54 @@ std::vector<DimPhase> dim_phases(int64_t S, int64_t K, int64_t Q, int64_t s, int
 
 void set_conv_path(ConvPath path) { g_path.store(path); }
 
+namespace {
+
+// The stack grows (when idle) to the largest demand seen up to kScratchKeep; what does not
+// fit meanwhile, or is larger, is a heap block of its own.
+constexpr size_t kScratchKeep = size_t(4) << 20;
+
+struct ScratchStack {
+  char* base = nullptr;
+  size_t capacity = 0, top = 0, demand = 0;
+  ~ScratchStack() { std::free(base); }
+};
+thread_local ScratchStack t_scratch;
+
+size_t round_up_64(int64_t bytes) { return (static_cast<size_t>(std::max<int64_t>(bytes, 1)) + 63) & ~size_t(63); }
+
+}  // namespace
+
+void* scratch_acquire(int64_t bytes) {
+  ScratchStack& s = t_scratch;
+  const size_t n = round_up_64(bytes);
+  if (s.top == 0 && s.demand > s.capacity) {
+    std::free(s.base);
+    s.capacity = std::min(s.demand, kScratchKeep);
+    s.base = static_cast<char*>(std::aligned_alloc(64, s.capacity));
+    if (!s.base) s.capacity = 0;
+  }
+  if (s.top + n <= s.capacity) {
+    void* block = s.base + s.top;
+    s.top += n;
+    return block;
+  }
+  s.demand = std::max(s.demand, s.top + n);
+  void* block = std::aligned_alloc(64, n);
+  if (!block) throw std::bad_alloc();
+  return block;
+}
+
+void scratch_release(void* block, int64_t bytes) {
+  ScratchStack& s = t_scratch;
+  char* b = static_cast<char*>(block);
+  if (s.base && b >= s.base && b < s.base + s.capacity) {
+    assert(b + round_up_64(bytes) == s.base + s.top && "scratch released out of order");
+    s.top = static_cast<size_t>(b - s.base);
+  } else {
+    std::free(block);
+  }
+}
+
 }  // namespace detail
 
 template <class T>
@@ -215,6 +266,22 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
   const bool avx2 = (path == ConvPath::Auto || path == ConvPath::Avx2) && cpu_has_avx2_fma();
 
   const DenseConv<T> base = base_problem(g, lhs, rhs, out);
+  auto run = [&](const DenseConv<T>& p) {
+    // (Decided in this unit: code from the AVX-512 unit, even scalar, slowed the AVX2 paths
+    // run after it by 10-20 % here.)
+    if (avx512 && generic_impl::wide_vectors_pay(p))
+      dense_conv_avx512(p, num_threads);
+    else if (avx2)
+      dense_conv_avx2(p, num_threads);
+    else
+      dense_conv_generic(p, num_threads);
+  };
+  if (std::all_of(g.lhs_dilation.begin(), g.lhs_dilation.end(), [](int64_t d) { return d == 1; })) {
+    DenseConv<T> p = base;  // one phase: no tables to build
+    for (int i = 0; i < n; ++i) p.stride[i] = g.stride[i], p.rhs_dil[i] = g.rhs_dilation[i], p.pad_lo[i] = g.pad_lo[i];
+    run(p);
+    return;
+  }
   std::vector<std::vector<DimPhase>> phases(n);
   size_t combos = 1;
   for (int i = 0; i < n; ++i) {
@@ -238,14 +305,7 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
       p.out = p.out + ph.q0 * base.out_q[i];
       p.out_q[i] = base.out_q[i] * ph.q_step;
     }
-    // (Decided in this unit: code from the AVX-512 unit, even scalar, slowed the AVX2 paths
-    // run after it by 10-20 % here.)
-    if (avx512 && generic_impl::wide_vectors_pay(p))
-      dense_conv_avx512(p, num_threads);
-    else if (avx2)
-      dense_conv_avx2(p, num_threads);
-    else
-      dense_conv_generic(p, num_threads);
+    run(p);
   }
 }
 

@@ -76,7 +76,8 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
 
   // Weights [g][outer tap][c][j_v][o]; line buffer rows ordered (outer tap, c).
   const int64_t wg = rows_per_line * Kv * Co;
-  Scratch<T> wpack(p.groups * wg);
+  constexpr Uninitialized uninit = Uninitialized::tag;  // (buffers written before read)
+  Scratch<T> wpack(p.groups * wg, uninit);
   for (int64_t g = 0; g < p.groups; ++g)
     for (int64_t ot = 0; ot < outer_taps; ++ot) {
       int64_t rem = ot, koff = 0;
@@ -91,7 +92,7 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
                 p.rhs[g * p.rhs_group + o * p.rhs_o + c * p.rhs_i + koff + j * p.rhs_k[v]];
     }
   // Position in the line buffer of each (row, j_v), relative to output q = 0.
-  Scratch<int64_t> tap_pos(rows_per_line * Kv);
+  Scratch<int64_t> tap_pos(rows_per_line * Kv, uninit);
   for (int64_t r = 0; r < rows_per_line; ++r)
     for (int64_t j = 0; j < Kv; ++j) {
       const int64_t x = j * p.rhs_dil[v];
@@ -106,14 +107,13 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
 
   const double flops = 2.0 * static_cast<double>(lines) * Qv * Co * rows_per_line * Kv;
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    Scratch<T> rowbuf(slots * lr.len);
-    Scratch<int64_t> slot_key(slots), slot_line(slots);
+  parallel_region(nt, [&] {
+    Scratch<T> rowbuf(slots * lr.len, uninit);
+    Scratch<int64_t> slot_key(slots, uninit), slot_line(slots, uninit);
     for (int64_t k = 0; k < slots; ++k) slot_key[k] = slot_line[k] = -1;
-    Scratch<T> acc(8 * L * 4);
-    Scratch<int64_t> valid_pos(rows_per_line * Kv);
-    Scratch<T> valid_w(rows_per_line * Kv * Co);
+    Scratch<T> acc(8 * L * 4, uninit);
+    Scratch<int64_t> valid_pos(rows_per_line * Kv, uninit);
+    Scratch<T> valid_w(rows_per_line * Kv * Co, uninit);
     // Valid x' range of a row: x = x' - pad_lo inside [0, S).
     const int64_t xlo = p.pad_lo[v], xhi = p.pad_lo[v] + p.S[v];
 #pragma omp for schedule(static)
@@ -194,7 +194,7 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
         o0 += cob;
       }
     }
-  }
+  });
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -32,16 +32,40 @@ inline B fma_op(const B& x, const B& y, const B& z) {
     return xsimd::fma(x, y, z);
 }
 
-// Zero-initialised heap array owned by one scope; never null, so &s[0] is valid for n = 0.
+// Array owned by one scope, taken from the thread's scratch stack (so scopes must release
+// in reverse order, which scoped objects do); zero-initialised unless the owner writes every
+// element before reading it (Uninitialized). Never null, so &s[0] is valid for n = 0.
+// T must be trivial (numbers and pointers).
+enum class Uninitialized { tag };
 template <class T>
 struct Scratch {
   T* data;
-  explicit Scratch(int64_t n) : data(new T[static_cast<size_t>(n > 0 ? n : 1)]()) {}
-  ~Scratch() { delete[] data; }
+  int64_t bytes;
+  explicit Scratch(int64_t n) : Scratch(n, Uninitialized::tag) {
+    __builtin_memset(data, 0, static_cast<size_t>(bytes));
+  }
+  Scratch(int64_t n, Uninitialized)
+      : data(nullptr), bytes(static_cast<int64_t>(sizeof(T)) * (n > 0 ? n : 1)) {
+    data = static_cast<T*>(scratch_acquire(bytes));
+  }
+  ~Scratch() { scratch_release(data, bytes); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
   T& operator[](int64_t i) { return data[i]; }
 };
+
+// Runs body() on nt threads, or directly on this one: an OpenMP region costs a team set-up
+// even when it runs serially, which a tiny conv feels. Worksharing loops inside body are
+// orphaned `omp for`s, so they work either way.
+template <class Body>
+void parallel_region(int nt, const Body& body) {
+  if (nt <= 1) {
+    body();
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  body();
+}
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Local min/max/fill: std:: template instantiations would be shared across the builds.
@@ -279,8 +303,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
   const double flops = 2.0 * static_cast<double>(rows) * p.groups * Co * Ci * ntaps;
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, tasks)));
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_region(nt, [&] {
     Scratch<const T*> table(kChunkRows * tap_block);
     Scratch<int64_t> ctable(unit_c ? 0 : kChunkRows * tap_block);
     Scratch<T> acc(kTilesPerChunk * cblocks * MR * NR);
@@ -374,7 +397,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -31,6 +31,12 @@ struct DenseConv {
   int64_t out_n = 0, out_o = 0, out_q[kMaxDenseDims] = {}, out_group = 0;
 };
 
+// Per-thread scratch stack for the kernels' set-up and tile buffers (64-byte aligned):
+// blocks are released in reverse order of acquisition. Small requests reuse memory kept by
+// the thread, so a tiny conv costs no malloc; large ones go to the heap.
+void* scratch_acquire(int64_t bytes);
+void scratch_release(void* block, int64_t bytes);
+
 // One build per instruction set; both write every output element of p.
 template <class T>
 void dense_conv_generic(const DenseConv<T>& p, int num_threads);

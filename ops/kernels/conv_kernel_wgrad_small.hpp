@@ -71,8 +71,7 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
   const double flops = 2.0 * static_cast<double>(p.groups) * p.N * outer_pos * Ql * Co * p.Ci *
                        outer_taps * Kl;
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, items)));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_region(nt, [&] {
     const int64_t max_rows = ceil_div(p.N, nblocks);
     Scratch<T> grow(Co * kpad), xcache(slots * max_rows * xrow_len);
     Scratch<int64_t> slot_key(slots), slot_use(slots);
@@ -171,7 +170,7 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
             }
         }
     }
-  }
+  });
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
