@@ -48,6 +48,65 @@ void direct_block(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const 
     for (int o = 0; o < COB; ++o) a[u][o].store_unaligned(acc_out + (o * NQ + u) * L);
 }
 
+// dst[k*dst_stride .. + n) = feature rows c < Ci of src: element k of row c is
+// src[k*step + c*c_stride]. Channels-last rows (c_stride 1, small constant step) go through
+// constant-stride loops that the compiler turns into vector shuffles.
+template <class T, int CI, int STEP>
+void copy_feature_rows_fixed(const T* __restrict src, T* __restrict dst, int64_t dst_stride,
+                             int64_t n) {
+  for (int64_t k = 0; k < n; ++k)
+#pragma GCC unroll 4
+    for (int c = 0; c < CI; ++c) dst[c * dst_stride + k] = src[k * STEP + c];
+}
+
+template <class T>
+void copy_feature_rows(const T* src, int64_t step, int64_t c_stride, int64_t Ci, T* dst,
+                       int64_t dst_stride, int64_t n) {
+  if ((c_stride == 1 || Ci == 1) && Ci <= 4 && step >= 1 && step <= 8) {
+    switch (Ci * 16 + step) {
+      case 1 * 16 + 1: copy_feature_rows_fixed<T, 1, 1>(src, dst, dst_stride, n); return;
+      case 1 * 16 + 2: copy_feature_rows_fixed<T, 1, 2>(src, dst, dst_stride, n); return;
+      case 1 * 16 + 3: copy_feature_rows_fixed<T, 1, 3>(src, dst, dst_stride, n); return;
+      case 1 * 16 + 4: copy_feature_rows_fixed<T, 1, 4>(src, dst, dst_stride, n); return;
+      case 2 * 16 + 2: copy_feature_rows_fixed<T, 2, 2>(src, dst, dst_stride, n); return;
+      case 2 * 16 + 4: copy_feature_rows_fixed<T, 2, 4>(src, dst, dst_stride, n); return;
+      case 3 * 16 + 3: copy_feature_rows_fixed<T, 3, 3>(src, dst, dst_stride, n); return;
+      case 3 * 16 + 6: copy_feature_rows_fixed<T, 3, 6>(src, dst, dst_stride, n); return;
+      case 4 * 16 + 4: copy_feature_rows_fixed<T, 4, 4>(src, dst, dst_stride, n); return;
+      case 4 * 16 + 8: copy_feature_rows_fixed<T, 4, 8>(src, dst, dst_stride, n); return;
+      default: break;
+    }
+  }
+  for (int64_t c = 0; c < Ci; ++c) {
+    const T* s = src + c * c_stride;
+    T* d = dst + c * dst_stride;
+    if (step == 1) {
+      for (int64_t k = 0; k < n; ++k) d[k] = s[k];
+    } else {
+      for (int64_t k = 0; k < n; ++k) d[k] = s[k * step];
+    }
+  }
+}
+
+// out[q*out_q + o*out_o] = acc[o*acc_stride + q] for q < nq, o < COB; interleaved
+// (channels-last) lines of exactly COB features as one constant-stride loop.
+template <class T, int COB>
+void store_features(const T* __restrict acc, int64_t acc_stride, int64_t nq, T* __restrict out,
+                    int64_t out_q, int64_t out_o) {
+  if (out_o == 1 && out_q == COB) {
+    for (int64_t q = 0; q < nq; ++q)
+#pragma GCC unroll 4
+      for (int o = 0; o < COB; ++o) out[q * COB + o] = acc[o * acc_stride + q];
+  } else if (out_o == 1) {
+    for (int64_t q = 0; q < nq; ++q)
+#pragma GCC unroll 4
+      for (int o = 0; o < COB; ++o) out[q * out_q + o] = acc[o * acc_stride + q];
+  } else {
+    for (int o = 0; o < COB; ++o)
+      for (int64_t q = 0; q < nq; ++q) out[q * out_q + o * out_o] = acc[o * acc_stride + q];
+  }
+}
+
 // Runs features [o0, o0+COB) of one line: out[q, o] for all q < Qv.
 template <class T, int NQ, int COB>
 void direct_line_features(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const T* w,
@@ -57,8 +116,7 @@ void direct_line_features(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps
   for (int64_t q0 = 0; q0 < Qv; q0 += NQ * L) {
     direct_block<T, NQ, COB>(rowbuf + q0, tap_pos, ntaps, w, w_step, acc);
     const int64_t nq = min64(NQ * L, Qv - q0);
-    for (int o = 0; o < COB; ++o)
-      for (int64_t q = 0; q < nq; ++q) out[(q0 + q) * out_q + o * out_o] = acc[o * NQ * L + q];
+    store_features<T, COB>(acc, NQ * L, nq, out + q0 * out_q, out_q, out_o);
   }
 }
 
@@ -100,15 +158,16 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
     }
 
   // Input rows are cached across consecutive lines of a thread (neighbouring output rows
-  // share most of their input rows): slot chosen by key, probing past slots this line uses.
+  // share most of their input rows): a slot holds the Ci feature rows of one input row,
+  // chosen by key, probing past slots this line uses.
   int64_t outer_S = 1;
   for (int i = 0; i < v; ++i) outer_S *= p.S[i];
-  const int64_t slots = 2 * rows_per_line + 1;
+  const int64_t slots = 2 * outer_taps + 1, slot_len = Ci * lr.len;
 
   const double flops = 2.0 * static_cast<double>(lines) * Qv * Co * rows_per_line * Kv;
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
   parallel_region(nt, [&] {
-    Scratch<T> rowbuf(slots * lr.len, uninit);
+    Scratch<T> rowbuf(slots * slot_len, uninit);
     Scratch<int64_t> slot_key(slots, uninit), slot_line(slots, uninit);
     for (int64_t k = 0; k < slots; ++k) slot_key[k] = slot_line[k] = -1;
     Scratch<T> acc(8 * L * 4, uninit);
@@ -142,34 +201,31 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
           xscale *= p.S[i];
         }
         if (!inside) continue;
+        const int64_t key = rem * outer_S + xflat;
+        int64_t slot = key % slots;
+        while (slot_line[slot] == line && slot_key[slot] != key) slot = (slot + 1) % slots;
+        slot_line[slot] = line;
+        if (slot_key[slot] != key) {
+          slot_key[slot] = key;
+          T* dst = rowbuf.data + slot * slot_len;
+          const int64_t sv = p.lhs_s[v];
+          for (int64_t ph = 0; ph < lr.s; ++ph) {
+            // k with xlo <= k*s + ph < xhi
+            const int64_t k0 = min64(lr.phase_len, max64(0, ceil_div(xlo - ph, lr.s)));
+            const int64_t k1 = max64(k0, min64(lr.phase_len, ceil_div(xhi - ph, lr.s)));
+            T* d = dst + ph * lr.phase_len;
+            for (int64_t c = 0; c < Ci; ++c) {
+              fill_zero(d + c * lr.len, k0);
+              fill_zero(d + c * lr.len + k1, lr.phase_len - k1);
+            }
+            const T* sp = lhs + off + (k0 * lr.s + ph - xlo) * sv;
+            copy_feature_rows(sp, lr.s * sv, p.lhs_c, Ci, d + k0, lr.len, k1 - k0);
+          }
+        }
         for (int64_t c = 0; c < Ci; ++c) {
           const int64_t row = ot * Ci + c;
-          const int64_t key = (rem * outer_S + xflat) * Ci + c;
-          int64_t slot = key % slots;
-          while (slot_line[slot] == line && slot_key[slot] != key) slot = (slot + 1) % slots;
-          slot_line[slot] = line;
-          if (slot_key[slot] != key) {
-            slot_key[slot] = key;
-            T* dst = rowbuf.data + slot * lr.len;
-            const T* src = lhs + off + c * p.lhs_c;
-            const int64_t sv = p.lhs_s[v];
-            for (int64_t ph = 0; ph < lr.s; ++ph) {
-              T* d = dst + ph * lr.phase_len;
-              // k with xlo <= k*s + ph < xhi
-              const int64_t k0 = min64(lr.phase_len, max64(0, ceil_div(xlo - ph, lr.s)));
-              const int64_t k1 = max64(k0, min64(lr.phase_len, ceil_div(xhi - ph, lr.s)));
-              for (int64_t k = 0; k < k0; ++k) d[k] = T(0);
-              const T* sp = src + (k0 * lr.s + ph - xlo) * sv;
-              if (lr.s * sv == 1) {
-                for (int64_t k = k0; k < k1; ++k) d[k] = sp[k - k0];
-              } else {
-                for (int64_t k = k0; k < k1; ++k) d[k] = sp[(k - k0) * lr.s * sv];
-              }
-              for (int64_t k = k1; k < lr.phase_len; ++k) d[k] = T(0);
-            }
-          }
           for (int64_t j = 0; j < Kv; ++j) {
-            valid_pos[ntaps] = slot * lr.len + tap_pos[row * Kv + j] - row * lr.len;
+            valid_pos[ntaps] = slot * slot_len + c * lr.len + tap_pos[row * Kv + j] - row * lr.len;
             for (int64_t o = 0; o < Co; ++o)
               valid_w[ntaps * Co + o] = wpack[g * wg + (row * Kv + j) * Co + o];
             ++ntaps;
