@@ -48,6 +48,7 @@ void direct_block(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const 
     for (int o = 0; o < COB; ++o) a[u][o].store_unaligned(acc_out + (o * NQ + u) * L);
 }
 
+// (Shared with the tiny-output window path.)
 // dst[k*dst_stride .. + n) = feature rows c < Ci of src: element k of row c is
 // src[k*step + c*c_stride]. Channels-last rows (c_stride 1, small constant step) go through
 // constant-stride loops that the compiler turns into vector shuffles.

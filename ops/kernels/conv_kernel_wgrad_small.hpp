@@ -93,12 +93,8 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
             rem /= p.K[i];
             goff += j[i] * p.rhs_k[i];
           }
-          for (int64_t o = 0; o < Co; ++o) {
-            T* d = grow.data + o * kpad;
-            const T* src = rhs + goff + o * p.rhs_o;
-            for (int64_t u = 0; u < Kl; ++u) d[u] = src[u * p.rhs_k[v]];
-            for (int64_t u = Kl; u < kpad; ++u) d[u] = T(0);
-          }
+          copy_feature_rows(rhs + goff, p.rhs_k[v], p.rhs_o, Co, grow.data, kpad, Kl);
+          for (int64_t o = 0; o < Co; ++o) fill_zero(grow.data + o * kpad + Kl, kpad - Kl);
           for (int64_t op = 0; op < outer_pos; ++op) {
             int64_t r2 = op, xoff = c * p.lhs_c, xflat = 0, xscale = 1;
             bool inside = true;
@@ -119,22 +115,19 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
             T* xr = xcache.data + slot * max_rows * xrow_len;
             if (slot_key[slot] != key) {
               slot_key[slot] = key;
-              for (int64_t n = 0; n < rows; ++n) {
-                const T* src = lhs + xoff + (n0 + n) * p.lhs_n;
-                T* dn = xr + n * xrow_len;
-                for (int64_t ph = 0; ph < rd; ++ph) {
-                  // Padded x' = k*rd + ph is real (x = x' - lo in [0, Sl)) for k in [k0, k1).
-                  T* d = dn + ph * phase_len;
-                  const int64_t k0 = min64(phase_len, max64(0, ceil_div(lo - ph, rd)));
-                  const int64_t k1 = max64(k0, min64(phase_len, ceil_div(Sl + lo - ph, rd)));
-                  for (int64_t k = 0; k < k0; ++k) d[k] = T(0);
-                  if (k0 < k1) {
-                    const T* s0 = src + (k0 * rd + ph - lo) * p.lhs_s[v];
-                    const int64_t step = rd * p.lhs_s[v];
-                    for (int64_t k = 0; k < k1 - k0; ++k) d[k0 + k] = s0[k * step];
-                  }
-                  for (int64_t k = k1; k < phase_len; ++k) d[k] = T(0);
+              const T* src = lhs + xoff + n0 * p.lhs_n;
+              for (int64_t ph = 0; ph < rd; ++ph) {
+                // Padded x' = k*rd + ph is real (x = x' - lo in [0, Sl)) for k in [k0, k1).
+                T* d = xr + ph * phase_len;
+                const int64_t k0 = min64(phase_len, max64(0, ceil_div(lo - ph, rd)));
+                const int64_t k1 = max64(k0, min64(phase_len, ceil_div(Sl + lo - ph, rd)));
+                for (int64_t n = 0; n < rows; ++n) {
+                  fill_zero(d + n * xrow_len, k0);
+                  fill_zero(d + n * xrow_len + k1, phase_len - k1);
                 }
+                if (k0 < k1)
+                  copy_feature_rows(src + (k0 * rd + ph - lo) * p.lhs_s[v], rd * p.lhs_s[v], p.lhs_n,
+                                    rows, d + k0, xrow_len, k1 - k0);
               }
             }
             for (int64_t n = 0; n < rows; ++n) {
