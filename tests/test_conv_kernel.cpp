@@ -393,13 +393,14 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
       Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
     }
     if (!ok) continue;
-    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0
+    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0, 7 few rows
     int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
     if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
     if (mode == 3) G = pick(2, 40), I = 1, Og = 1;
     if (mode == 4) B = pick(2, 3), Og = pick(1, 12);
     if (mode == 5) I = pick(1, 4), Og = pick(1, 4), G = pick(0, 3) == 0 ? 2 : 1;  // tiny output
     if (mode == 6) Og = 16 * pick(1, 4), I = pick(1, 5), B = pick(0, 3) == 0 ? 2 : 1;  // whole vector blocks
+    if (mode == 7) Og = 8 * pick(1, 5), I = pick(1, 3), Nb = pick(1, 40), B = pick(0, 3) == 0 ? 2 : 1;
     const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
     Case cs;
     ConvGeometry& g = cs.g;
@@ -532,6 +533,19 @@ TEST_CASE("conv kernel: weight gradients with whole feature blocks", "[conv_kern
   std::mt19937 rng(4242);
   for (int it = 0; it < 30; ++it) {
     const Case cs = weight_gradient_case(rng, true, 6);
+    if (it % 3 == 1)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+  }
+}
+
+// Channels-last weight gradients of first layers (one to three image channels, long batch
+// reductions): the whole output in a few register tiles, reduction chunks over the batch.
+TEST_CASE("conv kernel: few-row weight-gradient geometries", "[conv_kernel]") {
+  std::mt19937 rng(8128);
+  for (int it = 0; it < 30; ++it) {
+    const Case cs = weight_gradient_case(rng, it % 4 != 3, 7);
     if (it % 3 == 1)
       check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else

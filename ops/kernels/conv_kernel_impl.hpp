@@ -406,6 +406,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
 #include "ops/kernels/conv_kernel_direct.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
 #include "ops/kernels/conv_kernel_wgrad_small.hpp"
+#include "ops/kernels/conv_kernel_wgrad_rows.hpp"
 #include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
 #include "ops/kernels/conv_kernel_few_inputs.hpp"
 
@@ -427,7 +428,8 @@ void zero_output(const DenseConv<T>& p, int64_t rows) {
 }
 
 enum class DensePath {
-  Nothing, Zeros, Depthwise, FewInputs, DepthwiseWindow, SmallWindow, LargeWindow, Direct, Gemm
+  Nothing, Zeros, Depthwise, FewInputs, DepthwiseWindow, SmallWindow, FewRowsWindow, LargeWindow,
+  Direct, Gemm
 };
 
 // The path for p in a build with L lanes per vector.
@@ -461,6 +463,8 @@ DensePath select_path(const DenseConv<T>& p, int64_t L) {
   // A GEMM tile would be mostly padding for a tiny output.
   if (large_window && p.nd >= 1 && p.Q[p.nd - 1] <= 4 && p.Co <= 4 && p.N <= 16)
     return DensePath::SmallWindow;
+  // The whole output in one register tile or a few, whole feature vectors.
+  if (large_window && few_rows_fits(p, L)) return DensePath::FewRowsWindow;
   if (large_window) return DensePath::LargeWindow;
   if (direct) return DensePath::Direct;
   return DensePath::Gemm;
@@ -474,7 +478,7 @@ template <class T>
 bool wide_vectors_pay(const DenseConv<T>& p) {
   const DensePath path = select_path(p, 64 / static_cast<int64_t>(sizeof(T)));
   return path == DensePath::Gemm || path == DensePath::LargeWindow ||
-         path == DensePath::DepthwiseWindow;
+         path == DensePath::DepthwiseWindow || path == DensePath::FewRowsWindow;
 }
 
 template <class T>
@@ -497,6 +501,12 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
       return;
     case DensePath::DepthwiseWindow: depthwise_large_window_conv(p, num_threads); return;
     case DensePath::SmallWindow: small_output_window_conv(p, num_threads); return;
+    case DensePath::FewRowsWindow:
+      if (p.Co >= 2 * L)
+        few_rows_window_conv<T, 2>(p, num_threads);
+      else
+        few_rows_window_conv<T, 1>(p, num_threads);
+      return;
     case DensePath::LargeWindow:
       if (p.Co > L)
         large_window_conv<T, 6, 2>(p, num_threads);
