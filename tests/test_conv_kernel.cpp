@@ -552,3 +552,33 @@ TEST_CASE("conv kernel: few-row weight-gradient geometries", "[conv_kernel]") {
       check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
 }
+
+// Few output features over channels-last inputs whose features fill whole vectors (data
+// gradients of first layers): dot products over the features, border pixels with fewer taps.
+TEST_CASE("conv kernel: few output features over contiguous input features", "[conv_kernel]") {
+  std::mt19937 rng(6174);
+  for (int it = 0; it < 40; ++it) {
+    auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+    };
+    Case cs;
+    ConvGeometry& g = cs.g;
+    const size_t n = static_cast<size_t>(pick(1, 3));
+    for (size_t i = 0; i < n; ++i) {
+      g.lhs_size.push_back(pick(3, n == 3 ? 6 : 30));
+      g.kernel_size.push_back(pick(1, 4));
+      g.stride.push_back(pick(0, 3) == 0 ? 2 : 1);
+      g.lhs_dilation.push_back(pick(0, 5) == 0 ? 2 : 1);
+      g.rhs_dilation.push_back(pick(0, 4) == 0 ? 2 : 1);
+      g.pad_lo.push_back(pick(-1, 3));
+    }
+    const int64_t G = pick(0, 4) == 0 ? 2 : 1;
+    g.I = 16 * pick(1, 3), g.feature_group_count = G, g.C = G * g.I;
+    g.O = G * pick(1, 4), g.N = pick(1, 3);
+    finish_case(cs, rng, 1);
+    if (it % 2)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+  }
+}

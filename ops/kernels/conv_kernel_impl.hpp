@@ -409,6 +409,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
 #include "ops/kernels/conv_kernel_wgrad_rows.hpp"
 #include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
 #include "ops/kernels/conv_kernel_few_inputs.hpp"
+#include "ops/kernels/conv_kernel_few_outputs.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -428,7 +429,7 @@ void zero_output(const DenseConv<T>& p, int64_t rows) {
 }
 
 enum class DensePath {
-  Nothing, Zeros, Depthwise, FewInputs, DepthwiseWindow, SmallWindow, FewRowsWindow, LargeWindow,
+  Nothing, Zeros, Depthwise, FewInputs, FewOutputs, DepthwiseWindow, SmallWindow, FewRowsWindow, LargeWindow,
   Direct, Gemm
 };
 
@@ -459,6 +460,9 @@ DensePath select_path(const DenseConv<T>& p, int64_t L) {
                           taps * p.Ci <= 64 && p.Q[p.nd - 1] >= 4;
   if (depthwise) return DensePath::Depthwise;
   if (few_inputs) return DensePath::FewInputs;
+  // Few output features, input features contiguous in whole vectors: dot products over them.
+  if (!large_window && p.nd >= 1 && p.Co <= 4 && p.lhs_c == 1 && p.Ci % L == 0)
+    return DensePath::FewOutputs;
   if (depthwise_window) return DensePath::DepthwiseWindow;
   // A GEMM tile would be mostly padding for a tiny output.
   if (large_window && p.nd >= 1 && p.Q[p.nd - 1] <= 4 && p.Co <= 4 && p.N <= 16)
@@ -478,7 +482,8 @@ template <class T>
 bool wide_vectors_pay(const DenseConv<T>& p) {
   const DensePath path = select_path(p, 64 / static_cast<int64_t>(sizeof(T)));
   return path == DensePath::Gemm || path == DensePath::LargeWindow ||
-         path == DensePath::DepthwiseWindow || path == DensePath::FewRowsWindow;
+         path == DensePath::DepthwiseWindow || path == DensePath::FewRowsWindow ||
+         path == DensePath::FewOutputs;
 }
 
 template <class T>
@@ -499,6 +504,7 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
       else
         few_inputs_conv<T, 12, 1>(p, num_threads);
       return;
+    case DensePath::FewOutputs: few_outputs_conv(p, num_threads); return;
     case DensePath::DepthwiseWindow: depthwise_large_window_conv(p, num_threads); return;
     case DensePath::SmallWindow: small_output_window_conv(p, num_threads); return;
     case DensePath::FewRowsWindow:
