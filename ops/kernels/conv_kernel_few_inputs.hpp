@@ -3,11 +3,62 @@
 // features adjacent in memory. Per output line (last spatial dim) the input rows it needs
 // are copied into a small zero-padded patch [outer tap][x][c] (cheap next to the line's
 // work when the reduction is short), so every pixel reads its taps at fixed offsets: the
-// pixels run MR at a time through micro_kernel_flat with the output features in registers
+// pixels run in tiles of up to MR through micro_kernel_flat with the output features in registers
 // and each input value broadcast. No per-row tables, no border cases.
 #pragma once
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
+
+// micro_kernel_flat (fresh sums) with the tile height mr (1..MR) chosen at run time.
+template <class T, int MR, int NV>
+void flat_tile(int64_t mr, const T* const* base, const int64_t* flat_offset, int64_t nk,
+               const T* w, T* const* dst) {
+  if constexpr (MR > 1) {
+    if (mr < MR) return flat_tile<T, MR - 1, NV>(mr, base, flat_offset, nk, w, dst);
+  }
+  micro_kernel_flat<T, MR, NV>(base, flat_offset, nk, w, dst, false);
+}
+
+// micro_kernel_flat for pixels adjacent in the patch (one input feature, stride 1, as in a
+// first layer) and rows dst_step apart in the output: one lhs and one output pointer instead
+// of MR each, so nothing spills from the general registers.
+template <class T, int MR, int NV>
+void adjacent_kernel(const T* base, const int64_t* flat_offset, int64_t nk, const T* w,
+                     T* dst, int64_t dst_step) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int L = static_cast<int>(B::size);
+  B a[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[r][v] = B(T(0));
+  for (int64_t k = 0; k < nk; ++k) {
+    const T* x = base + flat_offset[k];
+    B wv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
+    w += NV * L;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const B xv(x[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r][v] = fma_op(xv, wv[v], a[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r, dst += dst_step)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst + v * L);
+}
+
+template <class T, int MR, int NV>
+void adjacent_tile(int64_t mr, const T* base, const int64_t* flat_offset, int64_t nk,
+                   const T* w, T* dst, int64_t dst_step) {
+  if constexpr (MR > 1) {
+    if (mr < MR) return adjacent_tile<T, MR - 1, NV>(mr, base, flat_offset, nk, w, dst, dst_step);
+  }
+  adjacent_kernel<T, MR, NV>(base, flat_offset, nk, w, dst, dst_step);
+}
 
 // Requires nd >= 1, out_o == 1 and a reduction Ci*taps small enough for its packed weights
 // to stay in L1.
@@ -47,11 +98,12 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t lo = p.pad_lo[v], Sl = p.S[v], ls = p.lhs_s[v];
   // Real part of a patch row: x' in [xa, xb).
   const int64_t xa = min64(width, max64(0, lo)), xb = max64(xa, min64(width, lo + Sl));
+  const bool adjacent = p.stride[v] * Ci == 1;  // pixel r of a tile at patch + q0 + r
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     Scratch<T> patch(outer_taps * patch_row);
-    Scratch<T> tmp(MR * NR), spare(NR);
+    Scratch<T> tmp(MR * NR);
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
       int64_t rem = line, q[kMaxDenseDims] = {};
@@ -88,22 +140,26 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
         }
         fill_zero(row + b * Ci, (width - b) * Ci);
       }
-      // MR pixels at a time; a short last tile repeats its last pixel into spare.
-      for (int64_t q0 = 0; q0 < Ql; q0 += MR) {
+      // Tiles of near-equal height <= MR (no padding pixels computed for a short last tile).
+      const int64_t tiles = ceil_div(Ql, MR);
+      for (int64_t tile = 0; tile < tiles; ++tile) {
+        const int64_t q0 = Ql * tile / tiles, mr = Ql * (tile + 1) / tiles - q0;
         const T* base[MR];
         T* dst[MR];
         for (int64_t cb = 0; cb < cblocks; ++cb) {
           const bool full_cols = (cb + 1) * NR <= Co;
-          for (int r = 0; r < MR; ++r) {
-            const int64_t ql = min64(q0 + r, Ql - 1);
-            base[r] = patch.data + ql * p.stride[v] * Ci;
-            dst[r] = q0 + r >= Ql ? spare.data
-                     : full_cols  ? out + ql * p.out_q[v] + cb * NR
-                                  : tmp.data + r * NR;
+          if (full_cols && adjacent) {
+            adjacent_tile<T, MR, NV>(mr, patch.data + q0, flat_offset.data, R, wg + cb * wblock,
+                                     out + q0 * p.out_q[v] + cb * NR, p.out_q[v]);
+            continue;
           }
-          micro_kernel_flat<T, MR, NV>(base, flat_offset.data, R, wg + cb * wblock, dst, false);
+          for (int64_t r = 0; r < mr; ++r) {
+            base[r] = patch.data + (q0 + r) * p.stride[v] * Ci;
+            dst[r] = full_cols ? out + (q0 + r) * p.out_q[v] + cb * NR : tmp.data + r * NR;
+          }
+          flat_tile<T, MR, NV>(mr, base, flat_offset.data, R, wg + cb * wblock, dst);
           if (!full_cols)
-            for (int r = 0; r < MR && q0 + r < Ql; ++r)
+            for (int64_t r = 0; r < mr; ++r)
               for (int64_t o = 0; o < Co - cb * NR; ++o)
                 out[(q0 + r) * p.out_q[v] + cb * NR + o] = tmp[r * NR + o];
         }

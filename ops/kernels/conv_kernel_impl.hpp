@@ -483,7 +483,7 @@ bool wide_vectors_pay(const DenseConv<T>& p) {
   const DensePath path = select_path(p, 64 / static_cast<int64_t>(sizeof(T)));
   return path == DensePath::Gemm || path == DensePath::LargeWindow ||
          path == DensePath::DepthwiseWindow || path == DensePath::FewRowsWindow ||
-         path == DensePath::FewOutputs;
+         path == DensePath::FewOutputs || path == DensePath::FewInputs;
 }
 
 template <class T>
@@ -499,8 +499,9 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
     }
     case DensePath::Depthwise: depthwise_conv(p, num_threads); return;
     case DensePath::FewInputs:
+      // 32 vector registers (AVX-512) hold 12 pixels x 2 vectors of sums.
       if (p.Co > L)
-        few_inputs_conv<T, 6, 2>(p, num_threads);
+        few_inputs_conv<T, L * sizeof(T) == 64 ? 12 : 6, 2>(p, num_threads);
       else
         few_inputs_conv<T, 12, 1>(p, num_threads);
       return;
