@@ -163,7 +163,18 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
   // chosen by key, probing past slots this line uses.
   int64_t outer_S = 1;
   for (int i = 0; i < v; ++i) outer_S *= p.S[i];
-  const int64_t slots = 2 * outer_taps + 1, slot_len = Ci * lr.len;
+  int64_t slots = 1;  // a power of two >= 2 * outer_taps + 1: slot = key & (slots - 1)
+  while (slots < 2 * outer_taps + 1) slots *= 2;
+  const int64_t slot_len = Ci * lr.len;
+  // Per outer tap and outer dim: input offset j*rd (no divisions per line and tap).
+  Scratch<int64_t> outer_shift(outer_taps * max64(v, 1), uninit);
+  for (int64_t ot = 0; ot < outer_taps; ++ot) {
+    int64_t r2 = ot;
+    for (int i = v - 1; i >= 0; --i) {
+      outer_shift[ot * v + i] = (r2 % p.K[i]) * p.rhs_dil[i];
+      r2 /= p.K[i];
+    }
+  }
 
   const double flops = 2.0 * static_cast<double>(lines) * Qv * Co * rows_per_line * Kv;
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
@@ -174,6 +185,7 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
     Scratch<T> acc(8 * L * 4, uninit);
     Scratch<int64_t> valid_pos(rows_per_line * Kv, uninit);
     Scratch<T> valid_w(rows_per_line * Kv * Co, uninit);
+    Scratch<int64_t> valid_row(outer_taps, uninit);
     // Valid x' range of a row: x = x' - pad_lo inside [0, S).
     const int64_t xlo = p.pad_lo[v], xhi = p.pad_lo[v] + p.S[v];
 #pragma omp for schedule(static)
@@ -189,22 +201,23 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
       T* out = p.out + g * p.out_group + n * p.out_n;
       for (int i = 0; i < v; ++i) out += q[i] * p.out_q[i];
       // Rows of the outer taps that land inside the lhs; the others contribute nothing.
-      int64_t ntaps = 0;
+      int64_t ntaps = 0, nrows = 0;
+      int64_t x_first[kMaxDenseDims];
+      for (int i = 0; i < v; ++i) x_first[i] = q[i] * p.stride[i] - p.pad_lo[i];
       for (int64_t ot = 0; ot < outer_taps; ++ot) {
-        int64_t r2 = ot, off = 0, xflat = 0, xscale = 1;
+        int64_t off = 0, xflat = 0;
         bool inside = true;
-        for (int i = v - 1; i >= 0; --i) {
-          const int64_t x = q[i] * p.stride[i] + (r2 % p.K[i]) * p.rhs_dil[i] - p.pad_lo[i];
-          r2 /= p.K[i];
+        for (int i = 0; i < v; ++i) {
+          const int64_t x = x_first[i] + outer_shift[ot * v + i];
           inside = inside && x >= 0 && x < p.S[i];
           off += x * p.lhs_s[i];
-          xflat += x * xscale;
-          xscale *= p.S[i];
+          xflat = xflat * p.S[i] + x;
         }
         if (!inside) continue;
+        valid_row[nrows++] = ot;
         const int64_t key = rem * outer_S + xflat;
-        int64_t slot = key % slots;
-        while (slot_line[slot] == line && slot_key[slot] != key) slot = (slot + 1) % slots;
+        int64_t slot = key & (slots - 1);
+        while (slot_line[slot] == line && slot_key[slot] != key) slot = (slot + 1) & (slots - 1);
         slot_line[slot] = line;
         if (slot_key[slot] != key) {
           slot_key[slot] = key;
@@ -225,17 +238,22 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
         }
         for (int64_t c = 0; c < Ci; ++c) {
           const int64_t row = ot * Ci + c;
-          for (int64_t j = 0; j < Kv; ++j) {
-            valid_pos[ntaps] = slot * slot_len + c * lr.len + tap_pos[row * Kv + j] - row * lr.len;
-            for (int64_t o = 0; o < Co; ++o)
-              valid_w[ntaps * Co + o] = wpack[g * wg + (row * Kv + j) * Co + o];
-            ++ntaps;
-          }
+          for (int64_t j = 0; j < Kv; ++j)
+            valid_pos[ntaps++] = slot * slot_len + c * lr.len + tap_pos[row * Kv + j] - row * lr.len;
         }
+      }
+      // Weights of the rows inside, in order; all of them (interior lines): the packed ones.
+      const T* line_w = wpack.data + g * wg;
+      if (nrows < outer_taps) {
+        const int64_t per_row = Ci * Kv * Co;
+        for (int64_t r = 0; r < nrows; ++r)
+          for (int64_t e = 0; e < per_row; ++e)
+            valid_w[r * per_row + e] = line_w[valid_row[r] * per_row + e];
+        line_w = valid_w.data;
       }
       for (int64_t o0 = 0; o0 < Co;) {
         const int64_t cob = min64(Co - o0, 4);
-        const T* w = valid_w.data + o0;
+        const T* w = line_w + o0;
         T* o_out = out + o0 * p.out_o;
         switch (cob) {
           case 1:  // short lines: a half-empty block of 8 vectors would double the work
