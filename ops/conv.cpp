@@ -58,11 +58,17 @@ Tensor regroup_leading(const Tensor& t, int64_t f0, int64_t f1, int64_t f2, int6
   return reshape(transpose(reshape(t, split), perm), merged);
 }
 
+// conv_general_dilated, optionally reading the rhs with its spatial axes reversed.
+Tensor conv_node(const Tensor& lhs, const Tensor& rhs, const std::vector<int64_t>& window_strides,
+                 const Padding& padding, const std::vector<int64_t>& lhs_dilation,
+                 const std::vector<int64_t>& rhs_dilation, const DimensionNumbers& dimension_numbers,
+                 int64_t feature_group_count, int64_t batch_group_count, bool flip_kernel);
+
 class ConvGeneralDilated : public detail::Primitive {
  public:
   // Shapes are fixed when the node is built, so the kernel's geometry is worked out once.
   ConvGeneralDilated(ConvParams p, const Shape& lhs, const Shape& rhs, const Shape& out)
-      : p_(std::move(p)), geometry_(conv_geometry(p_, lhs, rhs, out)) {}
+      : p_(std::move(p)), geometry_(conv_geometry(p_, lhs, rhs, out)), rhs_origin_(rhs_origin(p_, rhs)) {}
   std::string name() const override { return kFn; }
 
   void eval(const std::vector<const Node*>& in, Node& out) const override {
@@ -70,7 +76,7 @@ class ConvGeneralDilated : public detail::Primitive {
     const Node& rhs = *in[1];
     detail::dispatch_float(out.dtype, kFn, [&](auto zero) {
       using T = decltype(zero);
-      kernels::conv_general<T>(geometry_, lhs.ptr<T>(), rhs.ptr<T>(), out.ptr<T>());
+      kernels::conv_general<T>(geometry_, lhs.ptr<T>(), rhs.ptr<T>() + rhs_origin_, out.ptr<T>());
     });
   }
 
@@ -84,6 +90,8 @@ class ConvGeneralDilated : public detail::Primitive {
 
  private:
   // §2.2: dX = conv(g, flipped kernel with O/I swapped), stride <-> lhs dilation swapped.
+  // The flip is the conv's own flag (no reversed copy of the kernel); a flipped forward
+  // kernel flips back.
   Tensor lhs_transpose(const Tensor& lhs, const Tensor& rhs, const Tensor& g) const {
     const auto& dn = p_.dimension_numbers;
     const size_t n = p_.window_strides.size();
@@ -96,11 +104,11 @@ class ConvGeneralDilated : public detail::Primitive {
       // W'[p, g*I + i, j] = W[g*Og + p, i, j], in canonical (O, I, K...) order.
       Tensor wc = transpose(rhs, dn.rhs_spec);
       const int64_t O = wc.shape()[0], I = wc.shape()[1];
-      kernel = rev(regroup_leading(wc, groups, O / groups, I, O / groups, groups * I), iota_axes(n, 2));
+      kernel = regroup_leading(wc, groups, O / groups, I, O / groups, groups * I);
       kernel_spec = {1, 0};
       for (int64_t a : iota_axes(n, 2)) kernel_spec.push_back(a);
     } else {
-      kernel = rev(rhs, std::vector<int64_t>(dn.rhs_spec.begin() + 2, dn.rhs_spec.end()));
+      kernel = rhs;
       kernel_spec = swap01(dn.rhs_spec);
     }
     std::vector<std::pair<int64_t, int64_t>> pads(n);
@@ -110,8 +118,8 @@ class ConvGeneralDilated : public detail::Primitive {
       pads[i] = {before, d.X + d.K - 1 - d.Q - before};
     }
     ConvDimensionNumbers trans_dn{dn.out_spec, kernel_spec, dn.lhs_spec};
-    Tensor dx = conv_general_dilated(g, kernel, p_.lhs_dilation, pads, p_.window_strides, p_.rhs_dilation,
-                                     trans_dn, groups, 1);
+    Tensor dx = conv_node(g, kernel, p_.lhs_dilation, pads, p_.window_strides, p_.rhs_dilation, trans_dn, groups,
+                          1, !p_.flip_kernel);
     if (B > 1) {
       // dX[g*Nb + b, c] = T[b, g*C + c]: move the batch-group factor into the batch axis.
       Tensor tc = transpose(dx, dn.lhs_spec);
@@ -123,6 +131,7 @@ class ConvGeneralDilated : public detail::Primitive {
   }
 
   // §2.3: dW = conv(X, g) with batch and feature roles exchanged; stride <-> rhs dilation.
+  // For a flipped kernel that is the gradient of the flipped kernel: flip it back.
   Tensor rhs_transpose(const Tensor& lhs, const Tensor& rhs, const Tensor& g) const {
     const auto& dn = p_.dimension_numbers;
     const size_t n = p_.window_strides.size();
@@ -134,8 +143,10 @@ class ConvGeneralDilated : public detail::Primitive {
     }
     ConvDimensionNumbers trans_dn{swap01(dn.lhs_spec), swap01(dn.out_spec), swap01(dn.rhs_spec)};
     const int64_t G = p_.feature_group_count, B = p_.batch_group_count;
-    return conv_general_dilated(lhs, g, p_.rhs_dilation, pads, p_.lhs_dilation, p_.window_strides, trans_dn,
-                                B > 1 ? B : 1, G > 1 ? G : 1);
+    Tensor dw = conv_general_dilated(lhs, g, p_.rhs_dilation, pads, p_.lhs_dilation, p_.window_strides, trans_dn,
+                                     B > 1 ? B : 1, G > 1 ? G : 1);
+    if (p_.flip_kernel) dw = rev(dw, std::vector<int64_t>(dn.rhs_spec.begin() + 2, dn.rhs_spec.end()));
+    return dw;
   }
 
   // Per spatial dim i: dil(S, ld), dil(K, rd), dil(Q, s) of the forward call (§2 notation).
@@ -151,6 +162,7 @@ class ConvGeneralDilated : public detail::Primitive {
 
   ConvParams p_;
   kernels::ConvGeometry geometry_;
+  int64_t rhs_origin_;
 };
 
 // Resolving and checking the arguments costs more than a tiny conv itself, and training
@@ -164,12 +176,14 @@ struct CachedConv {
   Padding padding = Padding("VALID");
   DimensionNumbers dimension_numbers;
   int64_t feature_group_count = 1, batch_group_count = 1;
+  bool flip_kernel = false;
   std::shared_ptr<const ConvGeneralDilated> prim;
 
   bool matches(const Shape& l, const Shape& r, DType dt, const std::vector<int64_t>& ws, const Padding& pad,
                const std::vector<int64_t>& ld, const std::vector<int64_t>& rd, const DimensionNumbers& dn,
-               int64_t G, int64_t B) const {
-    if (!prim || dt != dtype || G != feature_group_count || B != batch_group_count || l != lhs || r != rhs ||
+               int64_t G, int64_t B, bool flip) const {
+    if (!prim || dt != dtype || G != feature_group_count || B != batch_group_count || flip != flip_kernel ||
+        l != lhs || r != rhs ||
         ws != window_strides || ld != lhs_dilation || rd != rhs_dilation)
       return false;
     if (pad.is_string() != padding.is_string() ||
@@ -193,18 +207,16 @@ struct ConvCache {
 };
 thread_local ConvCache t_conv_cache;
 
-}  // namespace
-
-Tensor conv_general_dilated(const Tensor& lhs, const Tensor& rhs, const std::vector<int64_t>& window_strides,
-                            const Padding& padding, const std::vector<int64_t>& lhs_dilation,
-                            const std::vector<int64_t>& rhs_dilation, const DimensionNumbers& dimension_numbers,
-                            int64_t feature_group_count, int64_t batch_group_count) {
+Tensor conv_node(const Tensor& lhs, const Tensor& rhs, const std::vector<int64_t>& window_strides,
+                 const Padding& padding, const std::vector<int64_t>& lhs_dilation,
+                 const std::vector<int64_t>& rhs_dilation, const DimensionNumbers& dimension_numbers,
+                 int64_t feature_group_count, int64_t batch_group_count, bool flip_kernel) {
   const Node& l = detail::node_of(lhs, kFn, "lhs");
   const Node& r = detail::node_of(rhs, kFn, "rhs");
   ConvCache& cache = t_conv_cache;
   for (const CachedConv& c : cache.entries)
     if (c.matches(l.shape, r.shape, l.dtype, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
-                  feature_group_count, batch_group_count))
+                  feature_group_count, batch_group_count, flip_kernel))
       return detail::make_tensor(c.prim, {lhs, rhs}, c.out, l.dtype);
   ConvParams p = resolve_conv_params(kFn, l.shape, r.shape, window_strides, padding, lhs_dilation, rhs_dilation,
                                      dimension_numbers, feature_group_count, batch_group_count);
@@ -214,14 +226,25 @@ Tensor conv_general_dilated(const Tensor& lhs, const Tensor& rhs, const std::vec
   if (!is_floating(l.dtype))
     throw Error(std::string(kFn) + ": dtype " + to_string(l.dtype) + " is not supported (float32 or float64)");
   Shape out = conv_output_shape(p, l.shape, r.shape);
+  p.flip_kernel = flip_kernel;
   auto prim = std::make_shared<const ConvGeneralDilated>(std::move(p), l.shape, r.shape, out);
   CachedConv& slot = cache.entries[cache.next];
   cache.next = (cache.next + 1) % kCachedConvs;
   slot = CachedConv{l.shape,    r.shape,           out,
                     l.dtype,    window_strides,    lhs_dilation,
                     rhs_dilation, padding,         dimension_numbers,
-                    feature_group_count, batch_group_count, prim};
+                    feature_group_count, batch_group_count, flip_kernel, prim};
   return detail::make_tensor(std::move(prim), {lhs, rhs}, out, l.dtype);
+}
+
+}  // namespace
+
+Tensor conv_general_dilated(const Tensor& lhs, const Tensor& rhs, const std::vector<int64_t>& window_strides,
+                            const Padding& padding, const std::vector<int64_t>& lhs_dilation,
+                            const std::vector<int64_t>& rhs_dilation, const DimensionNumbers& dimension_numbers,
+                            int64_t feature_group_count, int64_t batch_group_count) {
+  return conv_node(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
+                   feature_group_count, batch_group_count, false);
 }
 
 bool operator==(const ConvDimensionNumbers& a, const ConvDimensionNumbers& b) {

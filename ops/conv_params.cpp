@@ -263,7 +263,20 @@ kernels::ConvGeometry conv_geometry(const ConvParams& p, const Shape& lhs, const
   g.stride = p.window_strides;
   g.lhs_dilation = p.lhs_dilation;
   g.rhs_dilation = p.rhs_dilation;
+  if (p.flip_kernel)
+    for (size_t i = 0; i < n; ++i) g.rhs_strides[i + 2] = -g.rhs_strides[i + 2];
   return g;
+}
+
+int64_t rhs_origin(const ConvParams& p, const Shape& rhs) {
+  if (!p.flip_kernel) return 0;
+  const Shape strides = detail::row_major_strides(rhs);
+  int64_t origin = 0;
+  for (size_t i = 2; i < rhs.size(); ++i) {
+    const int64_t axis = p.dimension_numbers.rhs_spec[i];
+    origin += std::max<int64_t>(rhs[axis] - 1, 0) * strides[axis];
+  }
+  return origin;
 }
 
 }  // namespace xlax::lax

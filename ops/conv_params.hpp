@@ -16,6 +16,8 @@ struct ConvParams {
   std::vector<std::pair<int64_t, int64_t>> padding;
   ConvDimensionNumbers dimension_numbers;
   int64_t feature_group_count = 1, batch_group_count = 1;
+  // Read the rhs with its spatial axes reversed (the data gradient's kernel) without a copy.
+  bool flip_kernel = false;
 };
 
 // dil(d, r): size after inserting r-1 zeros between neighbours (0 stays 0).
@@ -35,6 +37,9 @@ std::vector<std::pair<int64_t, int64_t>> padtype_to_pads(const char* function, c
                                                          const std::vector<int64_t>& strides);
 
 Shape conv_output_shape(const ConvParams& p, const Shape& lhs, const Shape& rhs);
+// With p.flip_kernel the rhs spatial strides are negative: the kernel then reads the rhs from
+// element rhs_origin (the last one along every spatial axis).
 kernels::ConvGeometry conv_geometry(const ConvParams& p, const Shape& lhs, const Shape& rhs, const Shape& out);
+int64_t rhs_origin(const ConvParams& p, const Shape& rhs);
 
 }  // namespace xlax::lax

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -53,6 +54,7 @@ Layout make_layout(const std::vector<int64_t>& shape, const std::vector<size_t>&
 struct Case {
   ConvGeometry g;
   std::string text;
+  int64_t rhs_origin = 0;  // element (0, ..., 0) of the rhs: > 0 when spatial axes are reversed
 };
 
 int64_t offset(const std::vector<int64_t>& idx, const std::vector<int64_t>& strides) {
@@ -63,7 +65,7 @@ int64_t offset(const std::vector<int64_t>& idx, const std::vector<int64_t>& stri
 
 // Naive reference, long double, plus the sum of |terms| for a rounding-aware tolerance.
 template <class T>
-void reference(const ConvGeometry& g, const std::vector<T>& lhs, const std::vector<T>& rhs,
+void reference(const ConvGeometry& g, const std::vector<T>& lhs, const T* rhs,
                std::vector<long double>& val, std::vector<long double>& mag,
                std::vector<std::vector<int64_t>>& out_index) {
   const size_t n = g.lhs_size.size();
@@ -130,7 +132,7 @@ void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& 
     int64_t s = 1;
     for (size_t a = 0; a < shape.size(); ++a) {
       if (shape[a] == 0) return int64_t(0);
-      s += (shape[a] - 1) * strides[a];
+      s += (shape[a] - 1) * std::abs(strides[a]);
     }
     return s;
   };
@@ -143,7 +145,7 @@ void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& 
   for (int k = 0; k < nonfinite && !lhs.empty(); ++k) lhs[rng() % lhs.size()] = specials[k % 3];
   std::vector<long double> val, mag;
   std::vector<std::vector<int64_t>> idx;
-  reference(g, lhs, rhs, val, mag, idx);
+  reference(g, lhs, rhs.data() + cs.rhs_origin, val, mag, idx);
   std::vector<int64_t> oshape{g.N / g.batch_group_count, g.O};
   for (auto q : g.out_size) oshape.push_back(q);
   const int64_t ospan = span(oshape, g.out_strides);
@@ -151,7 +153,7 @@ void check_case(const Case& cs, std::mt19937& rng, const std::vector<ConvPath>& 
   for (ConvPath path : paths) {
     xlax::kernels::detail::set_conv_path(path);
     std::vector<T> out(ospan, std::numeric_limits<T>::quiet_NaN());
-    xlax::kernels::conv_general<T>(g, lhs.data(), rhs.data(), out.data());
+    xlax::kernels::conv_general<T>(g, lhs.data(), rhs.data() + cs.rhs_origin, out.data());
     int64_t bad = 0;
     std::string first;
     for (size_t e = 0; e < val.size(); ++e) {
@@ -216,6 +218,14 @@ void finish_case(Case& cs, std::mt19937& rng, int layout_mode) {
   }
   g.lhs_strides = make_layout(lshape, order_for(n + 2), gaps, rng).strides;
   g.rhs_strides = make_layout(rshape, order_for(n + 2), gaps, rng).strides;
+  // A third of the cases read the kernel with its spatial axes reversed (negative strides),
+  // as the data gradient does.
+  cs.rhs_origin = 0;
+  if (rng() % 3 == 0)
+    for (size_t i = 0; i < n; ++i) {
+      cs.rhs_origin += std::max<int64_t>(rshape[i + 2] - 1, 0) * g.rhs_strides[i + 2];
+      g.rhs_strides[i + 2] = -g.rhs_strides[i + 2];
+    }
   g.out_strides = make_layout(oshape, order_for(n + 2), gaps, rng).strides;
   std::ostringstream os;
   os << "N=" << g.N << " C=" << g.C << " O=" << g.O << " I=" << g.I
@@ -420,6 +430,7 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
       g.lhs_strides = dense_strides(lshape, lo_order);
       g.rhs_strides = dense_strides(rshape, ro_order);
       g.out_strides = dense_strides(oshape, oo_order);
+      cs.rhs_origin = 0;
       cs.text = "weight gradient of NHWC/HWIO tensors (strides above replaced): " + cs.text;
     }
     return cs;
