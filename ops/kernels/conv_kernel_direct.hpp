@@ -213,16 +213,10 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
     const int64_t xlo = p.pad_lo[v], xhi = p.pad_lo[v] + p.S[v];
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
-      // line = ((g * N + n) * outer_lines + outer index)
-      int64_t rem = line, q[kMaxDenseDims] = {};
-      for (int i = v - 1; i >= 0; --i) {
-        q[i] = rem % p.Q[i];
-        rem /= p.Q[i];
-      }
-      const int64_t n = rem % p.N, g = rem / p.N;
-      const T* lhs = p.lhs + g * p.lhs_group + n * p.lhs_n;
-      T* out = p.out + g * p.out_group + n * p.out_n;
-      for (int i = 0; i < v; ++i) out += q[i] * p.out_q[i];
+      const OutputLine<T> ol(p, line);
+      const int64_t g = ol.g, rem = ol.image, *q = ol.q;
+      const T* lhs = ol.lhs;
+      T* out = ol.out;
       // Rows of the outer taps that land inside the lhs; the others contribute nothing.
       int64_t ntaps = 0, nrows = 0;
       int64_t x_first[kMaxDenseDims];

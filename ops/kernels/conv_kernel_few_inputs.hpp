@@ -106,15 +106,10 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
     Scratch<T> tmp(MR * NR);
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
-      int64_t rem = line, q[kMaxDenseDims] = {};
-      for (int i = v - 1; i >= 0; --i) {
-        q[i] = rem % p.Q[i];
-        rem /= p.Q[i];
-      }
-      const int64_t n = rem % p.N, g = rem / p.N;
-      const T* lhs = p.lhs + g * p.lhs_group + n * p.lhs_n;
-      T* out = p.out + g * p.out_group + n * p.out_n;
-      for (int i = 0; i < v; ++i) out += q[i] * p.out_q[i];
+      const OutputLine<T> ol(p, line);
+      const int64_t g = ol.g, *q = ol.q;
+      const T* lhs = ol.lhs;
+      T* out = ol.out;
       const T* wg = wpack.data + g * cblocks * wblock;
       for (int64_t ot = 0; ot < outer_taps; ++ot) {
         T* row = patch.data + ot * patch_row;

@@ -144,6 +144,28 @@ struct RowCursor {
   }
 };
 
+// One output line of a line-by-line path: every position along the last spatial dim for
+// group g, batch row n and outer position q[0 .. nd-2]. Lines are numbered
+// ((g * N + n) * outer_lines + outer index), outer dims row-major.
+template <class T>
+struct OutputLine {
+  int64_t image;  // g * N + n
+  int64_t g, n, q[kMaxDenseDims] = {};
+  const T* lhs;   // lhs of (g, n)
+  T* out;         // out of (g, n, q): the line's first position
+  OutputLine(const DenseConv<T>& p, int64_t line) {
+    int64_t rem = line;
+    for (int i = p.nd - 2; i >= 0; --i) {
+      q[i] = rem % p.Q[i];
+      rem /= p.Q[i];
+    }
+    image = rem, n = rem % p.N, g = rem / p.N;
+    lhs = p.lhs + g * p.lhs_group + n * p.lhs_n;
+    out = p.out + g * p.out_group + n * p.out_n;
+    for (int i = 0; i < p.nd - 1; ++i) out += q[i] * p.out_q[i];
+  }
+};
+
 inline bool tap_inside(const int64_t* x0, const int64_t* coord, const int64_t* S, int nd) {
   for (int i = 0; i < nd; ++i)
     if (static_cast<uint64_t>(x0[i] + coord[i]) >= static_cast<uint64_t>(S[i])) return false;
