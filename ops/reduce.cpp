@@ -1,6 +1,7 @@
 // Reductions over any set of axes: sum, mean, max, min, argmax, logsumexp.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "core/graph.hpp"
 #include "core/strided.hpp"
@@ -12,6 +13,15 @@ using detail::Node;
 namespace {
 
 enum class ReduceKind { sum, max, min };
+
+// NaN propagates through max and min (as in JAX); integers have none.
+template <class T>
+bool is_nan(T x) {
+  if constexpr (std::is_floating_point_v<T>)
+    return x != x;
+  else
+    return false;
+}
 
 const char* reduce_name(ReduceKind k) {
   return k == ReduceKind::sum ? "sum" : (k == ReduceKind::max ? "max" : "min");
@@ -49,13 +59,13 @@ class Reduce : public detail::Primitive {
         if (inner[1] == 0) {
           Acc a = *dst;
           if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) a += row[i];
-          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || row[i] != row[i]) ? row[i] : a;
-          else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || row[i] != row[i]) ? row[i] : a;
+          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || is_nan(row[i])) ? row[i] : a;
+          else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || is_nan(row[i])) ? row[i] : a;
           *dst = a;
         } else {
           if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) dst[i] += row[i];
-          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || row[i] != row[i]) ? row[i] : dst[i];
-          else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || row[i] != row[i]) ? row[i] : dst[i];
+          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || is_nan(row[i])) ? row[i] : dst[i];
+          else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || is_nan(row[i])) ? row[i] : dst[i];
         }
       });
       T* po = out.ptr<T>();
