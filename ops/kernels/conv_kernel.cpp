@@ -217,7 +217,7 @@ size_t round_up_64(int64_t bytes) { return (static_cast<size_t>(std::max<int64_t
 void* scratch_acquire(int64_t bytes) {
   ScratchStack& s = t_scratch;
   const size_t n = round_up_64(bytes);
-  if (s.top == 0 && s.demand > s.capacity) {
+  if (s.top == 0 && std::min(s.demand, kScratchKeep) > s.capacity) {
     std::free(s.base);
     s.capacity = std::min(s.demand, kScratchKeep);
     s.base = static_cast<char*>(std::aligned_alloc(64, s.capacity));
