@@ -1,83 +1,179 @@
 // Internal, part of conv_kernel_impl.hpp (same per-build namespace): depthwise convs
 // (Ci = Co = 1 per group) with the groups adjacent in memory on both lhs and out
 // (channels-last), forward and data gradient. Vectorised over groups; per output line (last
-// spatial dim) the pixels whose taps are all inside the lhs go kPixels at a time, each
-// weight vector loaded once per block instead of once per pixel; the other pixels sum their
-// real taps one at a time.
+// spatial dim) the pixels go in blocks of kPixels (one weight load per tap and block), each
+// block summing over a list of taps: all taps for interior lines, the taps inside the lhs
+// for lines and pixels that meet the padding.
+// The pass is memory-bound on large images (one FMA per tap per loaded element), so it
+// streams: lines are split between threads in contiguous bands, each block prefetches the
+// lhs row the next line will read first, and large aligned outputs are written with
+// streaming stores (no read for ownership; the output would not stay cached anyway).
 #pragma once
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
-// dst[p][g..g_end) = sum_t src[p][tap_offset[t] + g] * w[t*G + g] for kPixels pixels, groups
-// in steps of GV vectors.
-template <class T, int PX, int GV>
-void depthwise_pixel_block(const T* const* src, const int64_t* tap_offset, int64_t ntaps,
-                           const T* w, int64_t G, int64_t g_end, T* const* dst) {
+// Taps to sum: lhs offset from a pixel's tap-0 element and weight offset in the packed
+// [tap][group] weights.
+struct DepthwiseTaps {
+  const int64_t* lhs;
+  const int64_t* w;
+  int64_t count;
+};
+
+// out[dst[p] + g] = sum_t lhs[base[p] + taps.lhs[t] + g] * w[taps.w[t] + g] for PX pixels,
+// groups g0.. in steps of GV vectors while a whole step fits below g_end. Offsets stay
+// integers until added to the lhs (bases of padded pixels point outside it). Returns the
+// first group not done.
+template <class T, int PX, int GV, bool Stream>
+int64_t depthwise_pixel_block(const T* lhs, const int64_t* base, const DepthwiseTaps& taps,
+                              const T* w, int64_t g0, int64_t g_end, T* out, const int64_t* dst) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t L = B::size;
-  for (int64_t g = 0; g + GV * L <= g_end; g += GV * L) {
+  int64_t g = g0;
+  for (; g + GV * L <= g_end; g += GV * L) {
     B a[PX][GV];
 #pragma GCC unroll 8
     for (int p = 0; p < PX; ++p)
 #pragma GCC unroll 4
       for (int k = 0; k < GV; ++k) a[p][k] = B(T(0));
-    for (int64_t t = 0; t < ntaps; ++t) {
+    for (int64_t t = 0; t < taps.count; ++t) {
       B wv[GV];
+      const T* wt = w + taps.w[t] + g;
 #pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) wv[k] = B::load_unaligned(w + t * G + g + k * L);
-      const int64_t off = tap_offset[t] + g;
+      for (int k = 0; k < GV; ++k) wv[k] = B::load_unaligned(wt + k * L);
+      const int64_t off = taps.lhs[t] + g;
 #pragma GCC unroll 8
-      for (int p = 0; p < PX; ++p)
+      for (int p = 0; p < PX; ++p) {
+        const T* x = lhs + (base[p] + off);
 #pragma GCC unroll 4
-        for (int k = 0; k < GV; ++k)
-          a[p][k] = fma_op(B::load_unaligned(src[p] + off + k * L), wv[k], a[p][k]);
+        for (int k = 0; k < GV; ++k) a[p][k] = fma_op(B::load_unaligned(x + k * L), wv[k], a[p][k]);
+      }
     }
 #pragma GCC unroll 8
     for (int p = 0; p < PX; ++p)
 #pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) a[p][k].store_unaligned(dst[p] + g + k * L);
+      for (int k = 0; k < GV; ++k) {
+        if constexpr (Stream)
+          store_stream(out + dst[p] + g + k * L, a[p][k]);
+        else
+          a[p][k].store_unaligned(out + dst[p] + g + k * L);
+      }
+  }
+  return g;
+}
+
+// PX pixels, all groups: vector steps as wide as keep about 8 accumulators in flight (FMA
+// latency), then one-vector steps, then scalars.
+template <class T, int PX, bool Stream>
+void depthwise_pixels(const T* lhs, const int64_t* base, const DepthwiseTaps& taps, const T* w,
+                      int64_t G, T* out, const int64_t* dst) {
+  constexpr int kGV = PX >= 4 ? 2 : 8 / PX;
+  int64_t g = depthwise_pixel_block<T, PX, kGV, Stream>(lhs, base, taps, w, 0, G, out, dst);
+  if constexpr (kGV > 2) g = depthwise_pixel_block<T, PX, 2, Stream>(lhs, base, taps, w, g, G, out, dst);
+  g = depthwise_pixel_block<T, PX, 1, Stream>(lhs, base, taps, w, g, G, out, dst);
+  for (int p = 0; p < PX && g < G; ++p)
+    for (int64_t c = g; c < G; ++c) {
+      T a = 0;
+      for (int64_t t = 0; t < taps.count; ++t) a += lhs[base[p] + taps.lhs[t] + c] * w[taps.w[t] + c];
+      out[dst[p] + c] = a;
+    }
+}
+
+// Shared, read-only description of one depthwise problem for the per-line worker.
+template <class T>
+struct DepthwisePlan {
+  const DenseConv<T>& p;
+  const TapTable& taps;
+  const T* wpack;            // [tap][group]
+  int64_t Ql, q_in0, q_in1;  // pixels per line; last-dim interior pixels [q_in0, q_in1)
+  // Lhs offsets (from a pixel's tap-0 element) of the taps in the last row of the
+  // second-to-last dim, moved one window stride on: what the next line reads first.
+  const int64_t* next_row_offset;
+  int64_t next_rows;
+};
+
+// Output line `line` (n, outer output coords). Scratch: 5 * ntaps int64.
+template <class T, int PX, bool Stream>
+void depthwise_line(const DepthwisePlan<T>& plan, int64_t line, int64_t* scratch) {
+  constexpr int64_t kLineBytes = 64;
+  const DenseConv<T>& p = plan.p;
+  const int nd = p.nd, v = nd - 1;
+  const int64_t ntaps = plan.taps.count, G = p.groups, Ql = plan.Ql;
+  const int64_t* tap_offset = plan.taps.lhs_offset.data;
+  const int64_t* tap_coord = plan.taps.coord.data;
+  RowCursor<T> cur(p, line * Ql);  // first pixel of the line
+  int64_t x0[kMaxDenseDims], lhs_off, out_off;
+  cur.describe(x0, lhs_off, out_off);
+  // Taps whose outer coordinates are inside: all of them for the interior pixels.
+  int64_t *line_lhs = scratch, *line_w = scratch + ntaps, *line_tap = scratch + 4 * ntaps;
+  int64_t nline = 0;
+  for (int64_t t = 0; t < ntaps; ++t) {
+    bool inside = true;
+    for (int i = 0; i < v; ++i)
+      inside = inside && static_cast<uint64_t>(x0[i] + tap_coord[t * nd + i]) < static_cast<uint64_t>(p.S[i]);
+    if (inside) line_lhs[nline] = tap_offset[t], line_w[nline] = t * G, line_tap[nline++] = t;
+  }
+  const DepthwiseTaps line_taps{line_lhs, line_w, nline};
+  // The next line's new row exists (same image, inside the lhs): prefetch it.
+  const bool prefetch = nline == ntaps && plan.next_rows > 0 &&
+                        x0[v - 1] + (p.K[v - 1] - 1) * p.rhs_dil[v - 1] + p.stride[v - 1] < p.S[v - 1];
+  const int64_t lstep = nd > 0 ? p.stride[v] * p.lhs_s[v] : 0, ostep = nd > 0 ? p.out_q[v] : 0;
+  const int64_t pixel_lines = ceil_div(G * static_cast<int64_t>(sizeof(T)), kLineBytes);
+  const int64_t pf_pixels = nd > 0 ? PX * p.stride[v] : 0;
+  static_assert(PX == 4, "the tail after the PX blocks is at most one 2-block and one pixel");
+  int64_t base[PX], dst[PX];
+  int64_t q = plan.q_in0;
+  for (; q + PX <= plan.q_in1; q += PX) {
+    for (int k = 0; k < PX; ++k) base[k] = lhs_off + (q + k) * lstep, dst[k] = out_off + (q + k) * ostep;
+    if (prefetch)
+      for (int64_t r = 0; r < plan.next_rows; ++r)
+        for (int64_t x = 0; x < pf_pixels; ++x) {
+          const char* row = reinterpret_cast<const char*>(p.lhs + (base[0] + plan.next_row_offset[r] + x * p.lhs_s[v]));
+          for (int64_t c = 0; c < pixel_lines; ++c) __builtin_prefetch(row + c * kLineBytes);
+        }
+    depthwise_pixels<T, PX, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
+  }
+  if (q + 2 <= plan.q_in1) {
+    for (int k = 0; k < 2; ++k) base[k] = lhs_off + (q + k) * lstep, dst[k] = out_off + (q + k) * ostep;
+    depthwise_pixels<T, 2, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
+    q += 2;
+  }
+  if (q < plan.q_in1) {
+    base[0] = lhs_off + q * lstep, dst[0] = out_off + q * ostep;
+    depthwise_pixels<T, 1, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
+  }
+  // Pixels meeting the last-dim padding: the line's taps that stay inside.
+  int64_t *pixel_lhs = scratch + 2 * ntaps, *pixel_w = scratch + 3 * ntaps;
+  for (int64_t ql = 0; ql < Ql; ++ql) {
+    if (ql == plan.q_in0 && plan.q_in1 > plan.q_in0) ql = plan.q_in1;
+    if (ql >= Ql) break;
+    const int64_t xq = nd > 0 ? x0[v] + ql * p.stride[v] : 0;
+    int64_t npix = 0;
+    for (int64_t k = 0; k < nline; ++k) {
+      if (nd == 0 || static_cast<uint64_t>(xq + tap_coord[line_tap[k] * nd + v]) < static_cast<uint64_t>(p.S[v]))
+        pixel_lhs[npix] = line_lhs[k], pixel_w[npix++] = line_w[k];
+    }
+    base[0] = lhs_off + ql * lstep, dst[0] = out_off + ql * ostep;
+    depthwise_pixels<T, 1, Stream>(p.lhs, base, DepthwiseTaps{pixel_lhs, pixel_w, npix}, plan.wpack, G,
+                                   p.out, dst);
   }
 }
 
-// One pixel, groups [g0, G): the listed taps (src[t], wsrc[t]) only.
+// Whether every block store of p lands on a whole aligned batch.
 template <class T>
-void depthwise_pixel(const T* const* src, const T* const* wsrc, int64_t nvalid, int64_t g0,
-                     int64_t G, T* dst) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int64_t L = B::size;
-  int64_t g = g0;
-  for (; g + 4 * L <= G; g += 4 * L) {
-    B a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
-    for (int64_t t = 0; t < nvalid; ++t) {
-      const T* s = src[t] + g;
-      const T* w = wsrc[t] + g;
-      a0 = fma_op(B::load_unaligned(s), B::load_unaligned(w), a0);
-      a1 = fma_op(B::load_unaligned(s + L), B::load_unaligned(w + L), a1);
-      a2 = fma_op(B::load_unaligned(s + 2 * L), B::load_unaligned(w + 2 * L), a2);
-      a3 = fma_op(B::load_unaligned(s + 3 * L), B::load_unaligned(w + 3 * L), a3);
-    }
-    a0.store_unaligned(dst + g);
-    a1.store_unaligned(dst + g + L);
-    a2.store_unaligned(dst + g + 2 * L);
-    a3.store_unaligned(dst + g + 3 * L);
-  }
-  for (; g + L <= G; g += L) {
-    B a0(T(0));
-    for (int64_t t = 0; t < nvalid; ++t)
-      a0 = fma_op(B::load_unaligned(src[t] + g), B::load_unaligned(wsrc[t] + g), a0);
-    a0.store_unaligned(dst + g);
-  }
-  for (; g < G; ++g) {
-    T a = 0;
-    for (int64_t t = 0; t < nvalid; ++t) a += src[t][g] * wsrc[t][g];
-    dst[g] = a;
-  }
+bool batch_aligned_output(const DenseConv<T>& p) {
+  constexpr int64_t VB = sizeof(xsimd::batch<T, Arch>);
+  bool ok = reinterpret_cast<uintptr_t>(p.out) % VB == 0 && p.out_n * int64_t(sizeof(T)) % VB == 0;
+  for (int i = 0; i < p.nd; ++i) ok = ok && p.out_q[i] * int64_t(sizeof(T)) % VB == 0;
+  return ok;
 }
 
 template <class T>
 void depthwise_conv(const DenseConv<T>& p, int num_threads) {
-  constexpr int64_t L = xsimd::batch<T, Arch>::size;
-  constexpr int kPixels = 4, kGV = 2;
+  constexpr int kPixels = 4;
+  // Images beyond this are streamed (lhs rows prefetched, output written with streaming
+  // stores): several times the per-core caches, so the data comes from and goes to memory.
+  constexpr double kStreamBytes = 8.0 * (1 << 20);
   const int nd = p.nd, v = nd - 1;
   const int64_t G = p.groups;
   const TapTable taps(p);
@@ -92,71 +188,45 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
     }
     for (int64_t g = 0; g < G; ++g) wpack[t * G + g] = p.rhs[g * p.rhs_group + koff];
   }
-  // Groups done by the pixel blocks; the rest per pixel.
-  const int64_t g_block_end = G / (kGV * L) * (kGV * L);
-
   // Lines: (n, outer output coords); pixels q of the last dim (a single line when nd = 0).
   int64_t outer_lines = 1;
   for (int i = 0; i < v; ++i) outer_lines *= p.Q[i];
   const int64_t lines = p.N * outer_lines, Ql = nd > 0 ? p.Q[v] : 1;
+  DepthwisePlan<T> plan{p, taps, wpack.data, Ql, 0, Ql, nullptr, 0};
   // Pixels of a line whose last-dim taps are all inside: q*s - lo in [0, S - 1 - span].
-  int64_t q_in0 = 0, q_in1 = Ql;
   if (nd > 0) {
     const int64_t span = (p.K[v] - 1) * p.rhs_dil[v], sl = p.stride[v], lo = p.pad_lo[v];
-    q_in0 = min64(Ql, lo > 0 ? ceil_div(lo, sl) : 0);
+    plan.q_in0 = min64(Ql, lo > 0 ? ceil_div(lo, sl) : 0);
     const int64_t last_x = p.S[v] - 1 - span + lo;
-    q_in1 = last_x < 0 ? q_in0 : max64(q_in0, min64(Ql, last_x / sl + 1));
+    plan.q_in1 = last_x < 0 ? plan.q_in0 : max64(plan.q_in0, min64(Ql, last_x / sl + 1));
   }
+  // Taps with j[v-1] = K-1 and j[v] = 0 (row-major taps: t = ((..)*K[v-1] + j)*K[v] + 0).
+  Scratch<int64_t> next_row_offset(ntaps);
+  double lhs_bytes = static_cast<double>(p.N) * G * sizeof(T);
+  for (int i = 0; i < nd; ++i) lhs_bytes *= p.S[i];
+  if (nd >= 2 && ntaps > 0 && lhs_bytes >= kStreamBytes) {
+    const int64_t row_step = p.stride[v - 1] * p.lhs_s[v - 1];
+    for (int64_t t = 0; t < ntaps; t += p.K[v])
+      if ((t / p.K[v]) % p.K[v - 1] == p.K[v - 1] - 1)
+        next_row_offset[plan.next_rows++] = taps.lhs_offset.data[t] + row_step;
+  }
+  plan.next_row_offset = next_row_offset.data;
   const double flops = 2.0 * static_cast<double>(lines) * Ql * G * ntaps;
+  const double out_bytes = static_cast<double>(lines) * Ql * G * sizeof(T);
+  const bool stream = out_bytes >= kStreamBytes && batch_aligned_output(p);
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    Scratch<const T*> src(ntaps), wsrc(ntaps);
+    Scratch<int64_t> scratch(5 * ntaps);
+    // Contiguous bands of lines per thread: each lhs row is read by neighbouring lines.
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
-      RowCursor<T> cur(p, line * Ql);  // first pixel of the line
-      int64_t x0[kMaxDenseDims], lhs_off, out_off;
-      cur.describe(x0, lhs_off, out_off);
-      bool outer_inside = true;
-      for (int i = 0; i < v; ++i)
-        outer_inside = outer_inside && x0[i] >= 0 && x0[i] + (p.K[i] - 1) * p.rhs_dil[i] < p.S[i];
-      const int64_t in0 = outer_inside ? q_in0 : Ql, in1 = outer_inside ? q_in1 : Ql;
-      const int64_t lstep = nd > 0 ? p.stride[v] * p.lhs_s[v] : 0, ostep = nd > 0 ? p.out_q[v] : 0;
-      // Interior pixels, kPixels at a time (offsets stay integers until known inside).
-      int64_t q = in0;
-      for (; q + kPixels <= in1 && g_block_end > 0; q += kPixels) {
-        const T* bsrc[kPixels];
-        T* bdst[kPixels];
-        for (int k = 0; k < kPixels; ++k) {
-          bsrc[k] = p.lhs + (lhs_off + (q + k) * lstep);
-          bdst[k] = p.out + out_off + (q + k) * ostep;
-        }
-        depthwise_pixel_block<T, kPixels, kGV>(bsrc, taps.lhs_offset.data, ntaps, wpack.data, G,
-                                               g_block_end, bdst);
-        for (int k = 0; k < kPixels && g_block_end < G; ++k) {
-          for (int64_t t = 0; t < ntaps; ++t) {
-            src[t] = bsrc[k] + taps.lhs_offset.data[t];
-            wsrc[t] = wpack.data + t * G;
-          }
-          depthwise_pixel(src.data, wsrc.data, ntaps, g_block_end, G, bdst[k]);
-        }
-      }
-      // Every other pixel of the line: its real taps only.
-      for (int64_t ql = 0; ql < Ql; ++ql) {
-        if (ql >= in0 && ql < q) continue;
-        int64_t xq[kMaxDenseDims];
-        for (int i = 0; i < nd; ++i) xq[i] = x0[i];
-        if (nd > 0) xq[v] += ql * p.stride[v];
-        int64_t nvalid = 0;
-        for (int64_t t = 0; t < ntaps; ++t) {
-          if (tap_inside(xq, &taps.coord.data[t * nd], p.S, nd)) {
-            src[nvalid] = p.lhs + (lhs_off + ql * lstep + taps.lhs_offset.data[t]);
-            wsrc[nvalid++] = wpack.data + t * G;
-          }
-        }
-        depthwise_pixel(src.data, wsrc.data, nvalid, 0, G, p.out + out_off + ql * ostep);
-      }
+      if (stream)
+        depthwise_line<T, kPixels, true>(plan, line, scratch.data);
+      else
+        depthwise_line<T, kPixels, false>(plan, line, scratch.data);
     }
+    if (stream) stream_fence();
   }
 }
 
