@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <xlax/core.hpp>
+
 #include "ops/kernels/conv_kernel.hpp"
 #include "ops/kernels/conv_kernel_internal.hpp"
 
@@ -403,7 +405,7 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
       Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
     }
     if (!ok) continue;
-    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0, 7 few rows
+    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0, 7 few rows, 8 wide depthwise
     int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
     if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
     if (mode == 3) G = pick(2, 40), I = 1, Og = 1;
@@ -411,6 +413,7 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
     if (mode == 5) I = pick(1, 4), Og = pick(1, 4), G = pick(0, 3) == 0 ? 2 : 1;  // tiny output
     if (mode == 6) Og = 16 * pick(1, 4), I = pick(1, 5), B = pick(0, 3) == 0 ? 2 : 1;  // whole vector blocks
     if (mode == 7) Og = 8 * pick(1, 5), I = pick(1, 3), Nb = pick(1, 40), B = pick(0, 3) == 0 ? 2 : 1;
+    if (mode == 8) G = pick(60, 140), I = 1, Og = 1, Nb = pick(0, 2) == 0 ? 1 : pick(2, 5);  // blocks of whole pixels
     const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
     Case cs;
     ConvGeometry& g = cs.g;
@@ -463,6 +466,33 @@ TEST_CASE("conv kernel: depthwise weight-gradient geometries", "[conv_kernel]") 
     else
       check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
   }
+}
+
+// Depthwise weight gradients with many channels (blocks of 4 vectors, a partial last block)
+// at 1, 2 and 4 threads (images, then blocks, split between the threads).
+TEST_CASE("conv kernel: wide depthwise weight-gradient geometries", "[conv_kernel]") {
+  std::mt19937 rng(1618);
+  const int saved_threads = xlax::get_num_threads();
+  // Two images, no lhs dilation, a window 16+ times the output, enough work for threads.
+  auto two_image_window = [](const ConvGeometry& g) {
+    int64_t window = 1, positions = 1;
+    for (size_t i = 0; i < g.lhs_size.size(); ++i) {
+      if (g.lhs_dilation[i] != 1) return false;
+      window *= g.kernel_size[i], positions *= g.out_size[i];
+    }
+    return g.C == 2 && window >= 16 * positions && g.O * window * positions >= 200000;
+  };
+  for (int it = 0; it < 30; ++it) {
+    xlax::set_num_threads(it >= 24 ? 4 : it % 3 == 0 ? 1 : 2);
+    Case cs = weight_gradient_case(rng, true, 8);
+    // The last ones: 4 threads, 2 per image, split the blocks too.
+    while (it >= 24 && !two_image_window(cs.g)) cs = weight_gradient_case(rng, true, 8);
+    if (it % 2 == 0)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+  }
+  xlax::set_num_threads(saved_threads);
 }
 
 // Short reductions with contiguous output features (first layers): one and several input

@@ -6,7 +6,8 @@
 // The image is much larger than the caches, so it is streamed once: window rows outermost,
 // each row visited by every block of groups of the thread while it is in cache, every
 // output position's partial sums kept in a small buffer.
-// Per position the reduction runs in (c, t) order whatever the thread count.
+// Threads take contiguous ranges of images c; per position each range sums in (c, t) order
+// and the ranges are added in order (so the rounding depends on the thread count).
 #pragma once
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
@@ -40,7 +41,33 @@ void depthwise_window_row(const WindowRowBounds<QB>& wb, const T* lrow, int64_t 
   for (int e = 0; e < QB; ++e)
 #pragma GCC unroll 4
     for (int k = 0; k < GV; ++k) a[e][k] = B::load_unaligned(acc + (e * GV + k) * L);
-  for (int64_t u = wb.lo_c; u < wb.hi_c; ++u) {
+  int64_t u = wb.lo_c;
+  // Positions and taps one pixel apart: each lhs pixel is loaded once and kept for the QB
+  // taps that see it (pixel lo_c + m in slot m % QB), one load per QB FMAs.
+  if (rd == 1 && wb.xb[QB - 1] == wb.xb[0] + QB - 1 && u + QB <= wb.hi_c) {
+    B win[QB][GV];
+    const T* x0 = lrow + wb.xb[0] * ls;
+#pragma GCC unroll 8
+    for (int e = 0; e + 1 < QB; ++e)
+#pragma GCC unroll 4
+      for (int k = 0; k < GV; ++k) win[e][k] = B::load_unaligned(x0 + (u + e) * ls + k * L);
+    for (; u + QB <= wb.hi_c; u += QB) {
+#pragma GCC unroll 8
+      for (int r = 0; r < QB; ++r) {
+#pragma GCC unroll 4
+        for (int k = 0; k < GV; ++k)
+          win[(r + QB - 1) % QB][k] = B::load_unaligned(x0 + (u + r + QB - 1) * ls + k * L);
+        B w[GV];
+#pragma GCC unroll 4
+        for (int k = 0; k < GV; ++k) w[k] = B::load_unaligned(wrow + (u + r) * ks + k * L);
+#pragma GCC unroll 8
+        for (int e = 0; e < QB; ++e)
+#pragma GCC unroll 4
+          for (int k = 0; k < GV; ++k) a[e][k] = fma_op(win[(r + e) % QB][k], w[k], a[e][k]);
+      }
+    }
+  }
+  for (; u < wb.hi_c; ++u) {
     B w[GV];
 #pragma GCC unroll 4
     for (int k = 0; k < GV; ++k) w[k] = B::load_unaligned(wrow + u * ks + k * L);
@@ -69,11 +96,13 @@ void depthwise_window_row(const WindowRowBounds<QB>& wb, const T* lrow, int64_t 
     for (int k = 0; k < GV; ++k) a[e][k].store_unaligned(acc + (e * GV + k) * L);
 }
 
-// All output positions of the blocks of GV*L groups starting at g0s[0..nblocks).
-// acc: nblocks * positions * GV*L elements.
+// Partial sums over images c in [c0, c1) of all output positions of the blocks of GV*L
+// groups starting at g0s[0..nblocks). acc: nblocks * positions * GV*L elements.
 template <class T, int GV>
-void depthwise_window_groups(const DenseConv<T>& p, const int64_t* g0s, int64_t nblocks, T* acc) {
-  constexpr int64_t L = xsimd::batch<T, Arch>::size, gw = GV * L, QB = 4;
+void depthwise_window_groups(const DenseConv<T>& p, const int64_t* g0s, int64_t nblocks,
+                             int64_t c0, int64_t c1, T* acc) {
+  // Positions per run: accumulators and window pixels of a run stay in registers.
+  constexpr int64_t L = xsimd::batch<T, Arch>::size, gw = GV * L, QB = GV >= 4 ? 3 : 4;
   const int nd = p.nd, v = nd - 1;
   int64_t outer_taps = 1, outer_positions = 1;
   for (int i = 0; i < v; ++i) outer_taps *= p.K[i], outer_positions *= p.Q[i];
@@ -81,7 +110,7 @@ void depthwise_window_groups(const DenseConv<T>& p, const int64_t* g0s, int64_t 
   const int64_t full_runs = Ql / QB, rest = Ql % QB;
   const int64_t block_acc = outer_positions * Ql * gw;
   fill_zero(acc, nblocks * block_acc);
-  for (int64_t c = 0; c < p.Ci; ++c) {
+  for (int64_t c = c0; c < c1; ++c) {
     for (int64_t ot = 0; ot < outer_taps; ++ot) {
       int64_t j[kMaxDenseDims] = {}, rem = ot, woff = c * p.rhs_i;
       for (int i = v - 1; i >= 0; --i) {
@@ -119,49 +148,68 @@ void depthwise_window_groups(const DenseConv<T>& p, const int64_t* g0s, int64_t 
       }
     }
   }
-  for (int64_t b = 0; b < nblocks; ++b)
-    for (int64_t op = 0; op < outer_positions; ++op) {
-      int64_t r2 = op, ooff = g0s[b];
-      for (int i = v - 1; i >= 0; --i) {
-        ooff += (r2 % p.Q[i]) * p.out_q[i];
-        r2 /= p.Q[i];
-      }
-      // Blocks are stored in order, so the tail block's overlap is rewritten with its own
-      // (identical) values.
-      for (int64_t ql = 0; ql < Ql; ++ql)
-        for (int64_t k = 0; k < gw; ++k)
-          p.out[ooff + ql * p.out_q[v] + k] = acc[b * block_acc + (op * Ql + ql) * gw + k];
-    }
 }
 
 // Requires nd >= 1, per group N == 1 and Co == 1, groups >= L, unit group strides on lhs,
 // rhs and out.
 template <class T>
 void depthwise_large_window_conv(const DenseConv<T>& p, int num_threads) {
-  constexpr int64_t L = xsimd::batch<T, Arch>::size;
-  const int nd = p.nd;
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t L = B::size;
+  // Widest block whose run (3 positions: accumulators + window pixels) fits the registers;
+  // a block covering a whole 256-byte pixel streams each row once instead of once per
+  // block, each pass skipping lines.
+  constexpr int kMaxGV = sizeof(B) >= 64 ? 4 : 2;
+  const int nd = p.nd, v = nd - 1;
   const int64_t G = p.groups;
-  const int GV = G >= 2 * L ? 2 : 1;
+  const int GV = G >= kMaxGV * L ? kMaxGV : G >= 2 * L ? 2 : 1;
   const int64_t gw = GV * L, gblocks = G / gw;
+  // The full blocks, then the leftover groups as one more block ending at G.
+  const int64_t nblocks = gblocks + (G % gw != 0 ? 1 : 0);
+  Scratch<int64_t> g0s(nblocks);
+  for (int64_t b = 0; b < gblocks; ++b) g0s[b] = b * gw;
+  if (nblocks > gblocks) g0s[gblocks] = G - gw;
   int64_t positions = 1, taps = 1;
   for (int i = 0; i < nd; ++i) positions *= p.Q[i], taps *= p.K[i];
   const double flops = 2.0 * static_cast<double>(G) * p.Ci * taps * positions;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, gblocks)));
+  const int64_t want = flops < 2e5 ? 1 : num_threads;
+  // Threads split the images c (each streams whole pixels of its own images, partial sums
+  // added in image order below), then the blocks when there are fewer images than threads.
+  const int64_t c_parts = max64(1, min64(want, p.Ci));
+  const int64_t b_parts = max64(1, min64(want / c_parts, nblocks));
+  const int nt = static_cast<int>(c_parts * b_parts);
+  const int64_t block_acc = positions * gw;
+  const int64_t part_acc = ceil_div(nblocks * block_acc, 16) * 16 + 16;  // own cache lines
+  Scratch<T> acc(c_parts * part_acc);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
   for (int worker = 0; worker < nt; ++worker) {
-    // A fixed contiguous share of the blocks; the leftover groups form one more block
-    // ending at G, run by the worker of the last full block.
-    const int64_t b0 = gblocks * worker / nt, b1 = gblocks * (worker + 1) / nt;
-    Scratch<int64_t> g0s(b1 - b0 + 1);
-    int64_t nblocks = 0;
-    for (int64_t b = b0; b < b1; ++b) g0s[nblocks++] = b * gw;
-    if (b1 == gblocks && G % gw != 0) g0s[nblocks++] = G - gw;
-    Scratch<T> acc(nblocks * positions * gw);
-    if (GV == 2)
-      depthwise_window_groups<T, 2>(p, g0s.data, nblocks, acc.data);
+    const int64_t ic = worker / b_parts, ib = worker % b_parts;
+    const int64_t c0 = p.Ci * ic / c_parts, c1 = p.Ci * (ic + 1) / c_parts;
+    const int64_t b0 = nblocks * ib / b_parts, b1 = nblocks * (ib + 1) / b_parts;
+    T* part = acc.data + ic * part_acc + b0 * block_acc;
+    if (GV == 4)
+      depthwise_window_groups<T, (kMaxGV >= 4 ? 4 : 1)>(p, g0s.data + b0, b1 - b0, c0, c1, part);
+    else if (GV == 2)
+      depthwise_window_groups<T, 2>(p, g0s.data + b0, b1 - b0, c0, c1, part);
     else
-      depthwise_window_groups<T, 1>(p, g0s.data, nblocks, acc.data);
+      depthwise_window_groups<T, 1>(p, g0s.data + b0, b1 - b0, c0, c1, part);
   }
+  // Blocks are stored in order, so the tail block's overlap is rewritten with its own
+  // (identical) values.
+  for (int64_t b = 0; b < nblocks; ++b)
+    for (int64_t pos = 0; pos < positions; ++pos) {
+      int64_t r2 = pos, ooff = g0s[b];
+      for (int i = v; i >= 0; --i) {
+        ooff += (r2 % p.Q[i]) * p.out_q[i];
+        r2 /= p.Q[i];
+      }
+      const T* src = acc.data + b * block_acc + pos * gw;
+      for (int64_t k = 0; k < gw; ++k) {
+        T sum = src[k];
+        for (int64_t ic = 1; ic < c_parts; ++ic) sum += src[ic * part_acc + k];
+        p.out[ooff + k] = sum;
+      }
+    }
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
