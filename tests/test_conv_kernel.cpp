@@ -527,7 +527,8 @@ TEST_CASE("conv kernel: few input features", "[conv_kernel]") {
 }
 
 // Depthwise convs in channels-last layouts (forward and data-gradient shapes): pixel blocks
-// along lines, group counts with partial vector blocks, padding, strides, dilations.
+// along lines (rows of 3 unit-step taps among them), group counts with partial vector
+// blocks, padding, strides, dilations.
 TEST_CASE("conv kernel: depthwise geometries", "[conv_kernel]") {
   std::mt19937 rng(31337);
   for (int it = 0; it < 40; ++it) {
@@ -544,6 +545,10 @@ TEST_CASE("conv kernel: depthwise geometries", "[conv_kernel]") {
       g.lhs_dilation.push_back(pick(0, 4) == 0 ? 2 : 1);
       g.rhs_dilation.push_back(pick(0, 3) == 0 ? 2 : 1);
       g.pad_lo.push_back(pick(-1, 2));
+    }
+    if (it % 3 == 0) {  // last dim in rows of 3 unit-step taps, lines of 8+ pixels
+      g.lhs_size.back() = pick(10, 20), g.kernel_size.back() = 3;
+      g.stride.back() = g.lhs_dilation.back() = g.rhs_dilation.back() = 1;
     }
     const int64_t G = pick(4, 70);
     g.I = 1, g.feature_group_count = G, g.C = G, g.O = G, g.N = pick(1, 3);

@@ -10,6 +10,10 @@
 // streaming stores (no read for ownership; the output would not stay cached anyway).
 #pragma once
 
+
+
+
+
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
 // Taps to sum: lhs offset from a pixel's tap-0 element and weight offset in the packed
@@ -62,21 +66,94 @@ int64_t depthwise_pixel_block(const T* lhs, const int64_t* base, const Depthwise
   return g;
 }
 
-// PX pixels, all groups: vector steps as wide as keep about 8 accumulators in flight (FMA
-// latency), then one-vector steps, then scalars.
-template <class T, int PX, bool Stream>
-void depthwise_pixels(const T* lhs, const int64_t* base, const DepthwiseTaps& taps, const T* w,
-                      int64_t G, T* out, const int64_t* dst) {
-  constexpr int kGV = PX >= 4 ? 2 : 8 / PX;
-  int64_t g = depthwise_pixel_block<T, PX, kGV, Stream>(lhs, base, taps, w, 0, G, out, dst);
-  if constexpr (kGV > 2) g = depthwise_pixel_block<T, PX, 2, Stream>(lhs, base, taps, w, g, G, out, dst);
-  g = depthwise_pixel_block<T, PX, 1, Stream>(lhs, base, taps, w, g, G, out, dst);
+// Groups [g, G) of PX pixels, one at a time (fewer than a vector).
+template <class T, int PX>
+void depthwise_group_tail(const T* lhs, const int64_t* base, const DepthwiseTaps& taps,
+                          const T* w, int64_t g, int64_t G, T* out, const int64_t* dst) {
   for (int p = 0; p < PX && g < G; ++p)
     for (int64_t c = g; c < G; ++c) {
       T a = 0;
       for (int64_t t = 0; t < taps.count; ++t) a += lhs[base[p] + taps.lhs[t] + c] * w[taps.w[t] + c];
       out[dst[p] + c] = a;
     }
+}
+
+// PX pixels, all groups: vector steps as wide as keep 4-8 accumulators in flight (FMA
+// latency) and the weights in registers, then one-vector steps, then scalars.
+template <class T, int PX, bool Stream>
+void depthwise_pixels(const T* lhs, const int64_t* base, const DepthwiseTaps& taps, const T* w,
+                      int64_t G, T* out, const int64_t* dst) {
+  constexpr int kGV = PX >= 4 ? 2 : 4;
+  int64_t g = depthwise_pixel_block<T, PX, kGV, Stream>(lhs, base, taps, w, 0, G, out, dst);
+  if constexpr (kGV > 2) g = depthwise_pixel_block<T, PX, 2, Stream>(lhs, base, taps, w, g, G, out, dst);
+  g = depthwise_pixel_block<T, PX, 1, Stream>(lhs, base, taps, w, g, G, out, dst);
+  depthwise_group_tail<T, PX>(lhs, base, taps, w, g, G, out, dst);
+}
+
+// As depthwise_pixel_block for PX consecutive pixels (pixel step ls) and taps that form
+// whole rows of KX taps one pixel apart (last-dim stride and dilation 1): rows start at
+// taps.lhs[r*KX], weights at taps.w[r*KX] + kx*G. Each lhs pixel of a row is loaded once for
+// the up to KX outputs it feeds (PX + KX - 1 loads per PX*KX FMAs).
+template <class T, int PX, int GV, int KX, bool Stream>
+int64_t depthwise_row_block(const T* lhs, int64_t base, int64_t ls, const DepthwiseTaps& taps,
+                            const T* w, int64_t G, int64_t g0, int64_t g_end, T* out,
+                            const int64_t* dst) {
+  using B = xsimd::batch<T, Arch>;
+  constexpr int64_t L = B::size;
+  int64_t g = g0;
+  for (; g + GV * L <= g_end; g += GV * L) {
+    B a[PX][GV];
+#pragma GCC unroll 8
+    for (int p = 0; p < PX; ++p)
+#pragma GCC unroll 4
+      for (int k = 0; k < GV; ++k) a[p][k] = B(T(0));
+    for (int64_t r = 0; r < taps.count; r += KX) {
+      B wv[KX][GV];
+#pragma GCC unroll 8
+      for (int kx = 0; kx < KX; ++kx)
+#pragma GCC unroll 4
+        for (int k = 0; k < GV; ++k) wv[kx][k] = B::load_unaligned(w + taps.w[r] + kx * G + g + k * L);
+      const T* row = lhs + (base + taps.lhs[r] + g);
+#pragma GCC unroll 16
+      for (int i = 0; i < PX + KX - 1; ++i)
+#pragma GCC unroll 4
+        for (int k = 0; k < GV; ++k) {
+          const B x = B::load_unaligned(row + i * ls + k * L);
+#pragma GCC unroll 8
+          for (int kx = 0; kx < KX; ++kx)
+            if (i - kx >= 0 && i - kx < PX) a[i - kx][k] = fma_op(x, wv[kx][k], a[i - kx][k]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < PX; ++p)
+#pragma GCC unroll 4
+      for (int k = 0; k < GV; ++k) {
+        if constexpr (Stream)
+          store_stream(out + dst[p] + g + k * L, a[p][k]);
+        else
+          a[p][k].store_unaligned(out + dst[p] + g + k * L);
+      }
+  }
+  return g;
+}
+
+// Vectors per step of the rows kernel: one (8 sums, 3 weights and the window fit 16
+// registers), but streaming stores want whole 64-byte lines per pixel and step, written
+// back to back.
+template <class T, bool Stream>
+constexpr int depthwise_row_vectors() {
+  constexpr int line_vectors = 64 / static_cast<int>(sizeof(xsimd::batch<T, Arch>));
+  return Stream && line_vectors > 1 ? 2 : 1;
+}
+
+// PX consecutive pixels, all groups, taps in whole rows of KX (see depthwise_row_block).
+template <class T, int PX, int KX, bool Stream>
+void depthwise_row_pixels(const T* lhs, const int64_t* base, int64_t ls, const DepthwiseTaps& taps,
+                          const T* w, int64_t G, T* out, const int64_t* dst) {
+  constexpr int kGV = PX >= 8 ? depthwise_row_vectors<T, Stream>() : 2;
+  int64_t g = depthwise_row_block<T, PX, kGV, KX, Stream>(lhs, base[0], ls, taps, w, G, 0, G, out, dst);
+  if constexpr (kGV > 1) g = depthwise_row_block<T, PX, 1, KX, Stream>(lhs, base[0], ls, taps, w, G, g, G, out, dst);
+  depthwise_group_tail<T, PX>(lhs, base, taps, w, g, G, out, dst);
 }
 
 // Shared, read-only description of one depthwise problem for the per-line worker.
@@ -90,10 +167,17 @@ struct DepthwisePlan {
   // second-to-last dim, moved one window stride on: what the next line reads first.
   const int64_t* next_row_offset;
   int64_t next_rows;
+  // Last dim: 3 taps, window stride and dilation 1 (the line's taps come in such rows).
+  bool rows_of_3;
+};
+
+template <int N>
+struct PixelCount {
+  static constexpr int value = N;
 };
 
 // Output line `line` (n, outer output coords). Scratch: 5 * ntaps int64.
-template <class T, int PX, bool Stream>
+template <class T, bool Stream>
 void depthwise_line(const DepthwisePlan<T>& plan, int64_t line, int64_t* scratch) {
   constexpr int64_t kLineBytes = 64;
   const DenseConv<T>& p = plan.p;
@@ -119,29 +203,32 @@ void depthwise_line(const DepthwisePlan<T>& plan, int64_t line, int64_t* scratch
                         x0[v - 1] + (p.K[v - 1] - 1) * p.rhs_dil[v - 1] + p.stride[v - 1] < p.S[v - 1];
   const int64_t lstep = nd > 0 ? p.stride[v] * p.lhs_s[v] : 0, ostep = nd > 0 ? p.out_q[v] : 0;
   const int64_t pixel_lines = ceil_div(G * static_cast<int64_t>(sizeof(T)), kLineBytes);
-  const int64_t pf_pixels = nd > 0 ? PX * p.stride[v] : 0;
-  static_assert(PX == 4, "the tail after the PX blocks is at most one 2-block and one pixel");
-  int64_t base[PX], dst[PX];
   int64_t q = plan.q_in0;
-  for (; q + PX <= plan.q_in1; q += PX) {
-    for (int k = 0; k < PX; ++k) base[k] = lhs_off + (q + k) * lstep, dst[k] = out_off + (q + k) * ostep;
+  // Interior pixels q .. q+PB-1 as one block.
+  auto block = [&](auto pixel_count) {
+    constexpr int PB = decltype(pixel_count)::value;
+    int64_t base[PB], dst[PB];
+    for (int k = 0; k < PB; ++k) base[k] = lhs_off + (q + k) * lstep, dst[k] = out_off + (q + k) * ostep;
     if (prefetch)
       for (int64_t r = 0; r < plan.next_rows; ++r)
-        for (int64_t x = 0; x < pf_pixels; ++x) {
+        for (int64_t x = 0; x < PB * p.stride[v]; ++x) {
           const char* row = reinterpret_cast<const char*>(p.lhs + (base[0] + plan.next_row_offset[r] + x * p.lhs_s[v]));
           for (int64_t c = 0; c < pixel_lines; ++c) __builtin_prefetch(row + c * kLineBytes);
         }
-    depthwise_pixels<T, PX, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
-  }
-  if (q + 2 <= plan.q_in1) {
-    for (int k = 0; k < 2; ++k) base[k] = lhs_off + (q + k) * lstep, dst[k] = out_off + (q + k) * ostep;
-    depthwise_pixels<T, 2, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
-    q += 2;
-  }
-  if (q < plan.q_in1) {
-    base[0] = lhs_off + q * lstep, dst[0] = out_off + q * ostep;
-    depthwise_pixels<T, 1, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
-  }
+    if (plan.rows_of_3)
+      depthwise_row_pixels<T, PB, 3, Stream>(p.lhs, base, p.lhs_s[v], line_taps, plan.wpack, G, p.out, dst);
+    else
+      depthwise_pixels<T, PB, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
+    q += PB;
+  };
+  // Rows of 3 taps: 8 pixels x 1 vector, or 4 x 2 (see depthwise_row_vectors).
+  constexpr int kRowPixels = depthwise_row_vectors<T, Stream>() == 1 ? 8 : 4;
+  if (plan.rows_of_3)
+    while (q + kRowPixels <= plan.q_in1) block(PixelCount<kRowPixels>{});
+  while (q + 4 <= plan.q_in1) block(PixelCount<4>{});
+  if (q + 2 <= plan.q_in1) block(PixelCount<2>{});
+  if (q < plan.q_in1) block(PixelCount<1>{});
+  int64_t base[1], dst[1];
   // Pixels meeting the last-dim padding: the line's taps that stay inside.
   int64_t *pixel_lhs = scratch + 2 * ntaps, *pixel_w = scratch + 3 * ntaps;
   for (int64_t ql = 0; ql < Ql; ++ql) {
@@ -170,7 +257,6 @@ bool batch_aligned_output(const DenseConv<T>& p) {
 
 template <class T>
 void depthwise_conv(const DenseConv<T>& p, int num_threads) {
-  constexpr int kPixels = 4;
   // Images beyond this are streamed (lhs rows prefetched, output written with streaming
   // stores): several times the per-core caches, so the data comes from and goes to memory.
   constexpr double kStreamBytes = 8.0 * (1 << 20);
@@ -192,7 +278,8 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
   int64_t outer_lines = 1;
   for (int i = 0; i < v; ++i) outer_lines *= p.Q[i];
   const int64_t lines = p.N * outer_lines, Ql = nd > 0 ? p.Q[v] : 1;
-  DepthwisePlan<T> plan{p, taps, wpack.data, Ql, 0, Ql, nullptr, 0};
+  DepthwisePlan<T> plan{p, taps, wpack.data, Ql, 0, Ql, nullptr, 0, false};
+  plan.rows_of_3 = nd > 0 && p.K[v] == 3 && p.stride[v] == 1 && p.rhs_dil[v] == 1;
   // Pixels of a line whose last-dim taps are all inside: q*s - lo in [0, S - 1 - span].
   if (nd > 0) {
     const int64_t span = (p.K[v] - 1) * p.rhs_dil[v], sl = p.stride[v], lo = p.pad_lo[v];
@@ -222,9 +309,9 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
       if (stream)
-        depthwise_line<T, kPixels, true>(plan, line, scratch.data);
+        depthwise_line<T, true>(plan, line, scratch.data);
       else
-        depthwise_line<T, kPixels, false>(plan, line, scratch.data);
+        depthwise_line<T, false>(plan, line, scratch.data);
     }
     if (stream) stream_fence();
   }
