@@ -137,20 +137,19 @@ int64_t depthwise_row_block(const T* lhs, int64_t base, int64_t ls, const Depthw
   return g;
 }
 
-// Vectors per step of the rows kernel: one (8 sums, 3 weights and the window fit 16
-// registers), but streaming stores want whole 64-byte lines per pixel and step, written
-// back to back.
-template <class T, bool Stream>
-constexpr int depthwise_row_vectors() {
-  constexpr int line_vectors = 64 / static_cast<int>(sizeof(xsimd::batch<T, Arch>));
-  return Stream && line_vectors > 1 ? 2 : 1;
+// Pixels per block of the rows kernel: 8 x 1 vector (8 sums, 3 weights and the window fit
+// 16 registers), but an image from memory wants whole 64-byte lines per pixel and step,
+// written back to back: 4 x 2 vectors when a vector is half a line.
+template <class T, bool Large>
+constexpr int depthwise_row_block_pixels() {
+  return Large && sizeof(xsimd::batch<T, Arch>) < 64 ? 4 : 8;
 }
 
 // PX consecutive pixels, all groups, taps in whole rows of KX (see depthwise_row_block).
 template <class T, int PX, int KX, bool Stream>
 void depthwise_row_pixels(const T* lhs, const int64_t* base, int64_t ls, const DepthwiseTaps& taps,
                           const T* w, int64_t G, T* out, const int64_t* dst) {
-  constexpr int kGV = PX >= 8 ? depthwise_row_vectors<T, Stream>() : 2;
+  constexpr int kGV = PX >= 8 ? 1 : 2;
   int64_t g = depthwise_row_block<T, PX, kGV, KX, Stream>(lhs, base[0], ls, taps, w, G, 0, G, out, dst);
   if constexpr (kGV > 1) g = depthwise_row_block<T, PX, 1, KX, Stream>(lhs, base[0], ls, taps, w, G, g, G, out, dst);
   depthwise_group_tail<T, PX>(lhs, base, taps, w, g, G, out, dst);
@@ -177,7 +176,7 @@ struct PixelCount {
 };
 
 // Output line `line` (n, outer output coords). Scratch: 5 * ntaps int64.
-template <class T, bool Stream>
+template <class T, bool Large, bool Stream>
 void depthwise_line(const DepthwisePlan<T>& plan, int64_t line, int64_t* scratch) {
   constexpr int64_t kLineBytes = 64;
   const DenseConv<T>& p = plan.p;
@@ -221,8 +220,7 @@ void depthwise_line(const DepthwisePlan<T>& plan, int64_t line, int64_t* scratch
       depthwise_pixels<T, PB, Stream>(p.lhs, base, line_taps, plan.wpack, G, p.out, dst);
     q += PB;
   };
-  // Rows of 3 taps: 8 pixels x 1 vector, or 4 x 2 (see depthwise_row_vectors).
-  constexpr int kRowPixels = depthwise_row_vectors<T, Stream>() == 1 ? 8 : 4;
+  constexpr int kRowPixels = depthwise_row_block_pixels<T, Large>();
   if (plan.rows_of_3)
     while (q + kRowPixels <= plan.q_in1) block(PixelCount<kRowPixels>{});
   while (q + 4 <= plan.q_in1) block(PixelCount<4>{});
@@ -300,6 +298,7 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
   plan.next_row_offset = next_row_offset.data;
   const double flops = 2.0 * static_cast<double>(lines) * Ql * G * ntaps;
   const double out_bytes = static_cast<double>(lines) * Ql * G * sizeof(T);
+  const bool large = out_bytes >= kStreamBytes || lhs_bytes >= kStreamBytes;
   const bool stream = out_bytes >= kStreamBytes && batch_aligned_output(p);
   const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -309,9 +308,11 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 #pragma omp for schedule(static)
     for (int64_t line = 0; line < lines; ++line) {
       if (stream)
-        depthwise_line<T, true>(plan, line, scratch.data);
+        depthwise_line<T, true, true>(plan, line, scratch.data);
+      else if (large)
+        depthwise_line<T, true, false>(plan, line, scratch.data);
       else
-        depthwise_line<T, false>(plan, line, scratch.data);
+        depthwise_line<T, false, false>(plan, line, scratch.data);
     }
     if (stream) stream_fence();
   }
