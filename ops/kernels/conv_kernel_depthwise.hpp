@@ -208,11 +208,11 @@ void depthwise_line(const DepthwisePlan<T>& plan, int64_t line, int64_t* scratch
     constexpr int PB = decltype(pixel_count)::value;
     int64_t base[PB], dst[PB];
     for (int k = 0; k < PB; ++k) base[k] = lhs_off + (q + k) * lstep, dst[k] = out_off + (q + k) * ostep;
-    if (prefetch)
+    if (prefetch)  // the block's first-tap pixels of each such row (all of it at stride 1)
       for (int64_t r = 0; r < plan.next_rows; ++r)
-        for (int64_t x = 0; x < PB * p.stride[v]; ++x) {
-          const char* row = reinterpret_cast<const char*>(p.lhs + (base[0] + plan.next_row_offset[r] + x * p.lhs_s[v]));
-          for (int64_t c = 0; c < pixel_lines; ++c) __builtin_prefetch(row + c * kLineBytes);
+        for (int k = 0; k < PB; ++k) {
+          const char* pixel = reinterpret_cast<const char*>(p.lhs + (base[k] + plan.next_row_offset[r]));
+          for (int64_t c = 0; c < pixel_lines; ++c) __builtin_prefetch(pixel + c * kLineBytes);
         }
     if (plan.rows_of_3)
       depthwise_row_pixels<T, PB, 3, Stream>(p.lhs, base, p.lhs_s[v], line_taps, plan.wpack, G, p.out, dst);
