@@ -1,18 +1,15 @@
 // Internal, part of conv_kernel_impl.hpp (same per-build namespace): depthwise convs
 // (Ci = Co = 1 per group) with the groups adjacent in memory on both lhs and out
 // (channels-last), forward and data gradient. Vectorised over groups; per output line (last
-// spatial dim) the pixels go in blocks of kPixels (one weight load per tap and block), each
+// spatial dim) the pixels go in blocks of up to 8 (one weight load per tap and block), each
 // block summing over a list of taps: all taps for interior lines, the taps inside the lhs
-// for lines and pixels that meet the padding.
+// for lines and pixels that meet the padding. When the last dim has 3 unit-step taps the
+// blocks keep each lhs pixel in registers for the outputs it feeds.
 // The pass is memory-bound on large images (one FMA per tap per loaded element), so it
 // streams: lines are split between threads in contiguous bands, each block prefetches the
 // lhs row the next line will read first, and large aligned outputs are written with
 // streaming stores (no read for ownership; the output would not stay cached anyway).
 #pragma once
-
-
-
-
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
