@@ -20,7 +20,8 @@ struct Storage {
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   void* ptr = nullptr;
-  int64_t bytes = 0;
+  int64_t bytes = 0;     // requested (what memory_stats counts)
+  size_t capacity = 0;   // allocated (>= bytes; large buffers are reused, see memory.cpp)
 };
 
 struct Node;
