@@ -314,6 +314,41 @@ void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t
     for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
 }
 
+// Weights packed for the implicit GEMM: dst[group][cblock][tap][c][NR], zero beyond Co.
+template <class T>
+void pack_gemm_weights(const DenseConv<T>& p, int64_t NR, T* dst) {
+  const int64_t ntaps = TapTable::tap_count(p), Ci = p.Ci, Co = p.Co;
+  const int64_t cblocks = ceil_div(Co, NR), wblock = ntaps * Ci * NR;
+  for (int64_t g = 0; g < p.groups; ++g) {
+    const T* rg = p.rhs + g * p.rhs_group;
+    for (int64_t t = 0; t < ntaps; ++t) {
+      int64_t rem = t, koff = 0;
+      for (int i = p.nd - 1; i >= 0; --i) {
+        koff += (rem % p.K[i]) * p.rhs_k[i];
+        rem /= p.K[i];
+      }
+      for (int64_t cb = 0; cb < cblocks; ++cb) {
+        T* d = dst + (g * cblocks + cb) * wblock + t * Ci * NR;
+        const int64_t cols = min64(NR, Co - cb * NR);
+        for (int64_t c = 0; c < Ci; ++c) {
+          const T* src = rg + cb * NR * p.rhs_o + koff + c * p.rhs_i;
+          for (int64_t o = 0; o < cols; ++o) d[c * NR + o] = src[o * p.rhs_o];
+          for (int64_t o = cols; o < NR; ++o) d[c * NR + o] = T(0);
+        }
+      }
+    }
+  }
+}
+
+// Whether some output row's window meets padding (gemm_conv then needs pointer tables).
+template <class T>
+bool window_meets_padding(const DenseConv<T>& p) {
+  for (int i = 0; i < p.nd; ++i)
+    if (p.pad_lo[i] > 0 || (p.Q[i] - 1) * p.stride[i] + (p.K[i] - 1) * p.rhs_dil[i] - p.pad_lo[i] >= p.S[i])
+      return true;
+  return false;
+}
+
 template <class T, int MR, int NV>
 void gemm_conv(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
@@ -331,23 +366,8 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t tap_block = max64(1, min64(ntaps, 4096 / kChunkRows));
   const bool one_block = ntaps <= tap_block;
 
-  // Packed weights [group][cblock][tap][c][NR], zero beyond Co.
-  Scratch<T> wpack(p.groups * cblocks * wblock);
-  for (int64_t g = 0; g < p.groups; ++g) {
-    const T* rg = p.rhs + g * p.rhs_group;
-    for (int64_t t = 0; t < ntaps; ++t) {
-      int64_t rem = t, koff = 0;
-      for (int i = nd - 1; i >= 0; --i) {
-        koff += (rem % p.K[i]) * p.rhs_k[i];
-        rem /= p.K[i];
-      }
-      for (int64_t o = 0; o < Co; ++o) {
-        T* dst = wpack.data + (g * cblocks + o / NR) * wblock + t * Ci * NR + o % NR;
-        const T* src = rg + o * p.rhs_o + koff;
-        for (int64_t c = 0; c < Ci; ++c) dst[c * NR] = src[c * p.rhs_i];
-      }
-    }
-  }
+  Scratch<T> wpack(p.groups * cblocks * wblock, Uninitialized::tag);
+  pack_gemm_weights(p, NR, wpack.data);
 
   const bool unit_c = p.lhs_c == 1 || Ci <= 1;
   Scratch<T> zeros(max64(Ci, 1));  // target of padded taps
@@ -462,6 +482,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
 
 #include "ops/kernels/conv_kernel_depthwise.hpp"
 #include "ops/kernels/conv_kernel_direct.hpp"
+#include "ops/kernels/conv_kernel_gemm_staged.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
 #include "ops/kernels/conv_kernel_wgrad_small.hpp"
 #include "ops/kernels/conv_kernel_wgrad_rows.hpp"
@@ -579,12 +600,16 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
         large_window_conv<T, 12, 1>(p, num_threads);
       return;
     case DensePath::Direct: direct_conv(p, num_threads); return;
-    case DensePath::Gemm:
-      if (p.Co > L)
-        gemm_conv<T, 6, 2>(p, num_threads);
-      else
-        gemm_conv<T, 12, 1>(p, num_threads);
+    case DensePath::Gemm: {
+      // Tiles that meet padding or strided features: read a zero-bordered channels-last copy.
+      const bool staged = p.nd >= 1 && (window_meets_padding(p) || (p.lhs_c != 1 && p.Ci > 1));
+      if (p.Co > L) {
+        if (!staged || !gemm_conv_staged<T, 6, 2>(p, num_threads)) gemm_conv<T, 6, 2>(p, num_threads);
+      } else {
+        if (!staged || !gemm_conv_staged<T, 12, 1>(p, num_threads)) gemm_conv<T, 12, 1>(p, num_threads);
+      }
       return;
+    }
   }
 }
 
