@@ -405,7 +405,7 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
       Q.push_back(ok ? (P - Kd) / s[i] + 1 : 0);
     }
     if (!ok) continue;
-    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0, 7 few rows, 8 wide depthwise
+    const int mode = force_mode >= 0 ? force_mode : static_cast<int>(pick(0, 4));  // 0-1 plain, 2 groups, 3 depthwise, 4 batch groups, 5 tiny, 6 Og % 16 == 0, 7 few rows, 8 wide depthwise, 9 Og % 16 == 0 and a longer batch
     int64_t G = 1, B = 1, I = pick(1, 9), Og = pick(1, 40), Nb = pick(1, 4);
     if (mode == 2) G = pick(2, 3), Og = pick(1, 12);
     if (mode == 3) G = pick(2, 40), I = 1, Og = 1;
@@ -414,6 +414,7 @@ Case weight_gradient_case(std::mt19937& rng, bool nhwc, int force_mode = -1) {
     if (mode == 6) Og = 16 * pick(1, 4), I = pick(1, 5), B = pick(0, 3) == 0 ? 2 : 1;  // whole vector blocks
     if (mode == 7) Og = 8 * pick(1, 5), I = pick(1, 3), Nb = pick(1, 40), B = pick(0, 3) == 0 ? 2 : 1;
     if (mode == 8) G = pick(60, 140), I = 1, Og = 1, Nb = pick(0, 2) == 0 ? 1 : pick(2, 5);  // blocks of whole pixels
+    if (mode == 9) Og = 16 * pick(1, 4), I = pick(6, 20), Nb = pick(8, 24), B = pick(0, 3) == 0 ? 2 : 1;
     const int64_t C = G * I, O = std::max(G, B) * Og, N = B * Nb;
     Case cs;
     ConvGeometry& g = cs.g;
@@ -579,6 +580,19 @@ TEST_CASE("conv kernel: weight gradients with whole feature blocks", "[conv_kern
   std::mt19937 rng(4242);
   for (int it = 0; it < 30; ++it) {
     const Case cs = weight_gradient_case(rng, true, 6);
+    if (it % 3 == 1)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+  }
+}
+
+// Channels-last weight gradients with whole feature blocks and a batch long enough to share
+// among threads: feature planes staged with zero borders, partial sums per thread.
+TEST_CASE("conv kernel: weight gradients over staged feature planes", "[conv_kernel]") {
+  std::mt19937 rng(31337);
+  for (int it = 0; it < 24; ++it) {
+    const Case cs = weight_gradient_case(rng, true, 9);
     if (it % 3 == 1)
       check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
     else

@@ -12,31 +12,31 @@
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
-// dst[r][0..NR) = sum over runs [k0, k1) of the flattened (tap, feature) reduction of
-// base[r][offset[k]] * w[k][0..NR) (weight rows NR apart).
+// dst[r][0..NR) (+)= sum over runs (k0, k1, w0) of a flattened reduction, k in [k0, k1), of
+// base[r][offset[k]] * w[w0 + (k - k0) * w_stride][0..NR).
 template <class T, int MR, int NV>
 void micro_kernel_runs(const T* const* base, const int64_t* offset, const int64_t* runs,
-                       int64_t nruns, const T* w, T* const* dst) {
+                       int64_t nruns, const T* w, int64_t w_stride, T* const* dst,
+                       bool accumulate) {
   using B = xsimd::batch<T, Arch>;
   constexpr int L = static_cast<int>(B::size);
-  constexpr int64_t NR = NV * L;
   B a[MR][NV];
   const T* p[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     p[r] = base[r];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = B(T(0));
+    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
   }
   for (int64_t run = 0; run < nruns; ++run) {
-    const int64_t k1 = runs[2 * run + 1];
-    const T* wk = w + runs[2 * run] * NR;
-    for (int64_t k = runs[2 * run]; k < k1; ++k) {
+    const int64_t k1 = runs[3 * run + 1];
+    const T* wk = w + runs[3 * run + 2];
+    for (int64_t k = runs[3 * run]; k < k1; ++k) {
       const int64_t off = offset[k];
       B wv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(wk + v * L);
-      wk += NR;
+      wk += w_stride;
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         const B x(p[r][off]);
@@ -53,19 +53,20 @@ void micro_kernel_runs(const T* const* base, const int64_t* offset, const int64_
 
 // Output rows grouped by the box of real taps: per dim, the positions q with the same real
 // tap range [ja, jb) form a class (contiguous in q, as the range only shrinks at the ends);
-// a row's key mixes its per-dim classes. For each key, the runs [k0, k1) of the flattened
-// (tap, feature) reduction inside its box. With split false every row has key 0, all taps.
+// a row's key mixes its per-dim classes. For each key, the runs (k0, k1, k0 * NR) of the
+// flattened (tap, feature) reduction inside its box (micro_kernel_runs triples for weights
+// packed NR wide). With split false every row has key 0, all taps.
 struct TapClasses {
   static constexpr int64_t kMaxKeys = 4096, kMaxRuns = int64_t(1) << 16;
   int64_t keys = 1, radix[kMaxDenseDims] = {}, q_start[kMaxDenseDims] = {};
   Scratch<int64_t> class_of_q;  // dim i's classes at q_start[i] + q
   Scratch<int64_t> run_first;   // runs of key k: [run_first[k], run_first[k + 1])
-  Scratch<int64_t> runs;        // (k0, k1) pairs
+  Scratch<int64_t> runs;        // (k0, k1, k0 * NR) triples
 
   template <class T>
-  TapClasses(const DenseConv<T>& p, bool split)
+  TapClasses(const DenseConv<T>& p, bool split, int64_t NR)
       : keys(split ? key_count(p) : 1), class_of_q(q_total(p)), run_first(keys + 1),
-        runs(2 * keys * outer_taps(p)) {
+        runs(3 * keys * outer_taps(p)) {
     const int nd = p.nd, v = nd - 1;
     int64_t at = 0;
     for (int i = 0; i < nd; ++i) {
@@ -102,8 +103,9 @@ struct TapClasses {
       for (;;) {  // odometer over the outer dims of the box, one run along the last
         int64_t t = 0;
         for (int i = 0; i < nd; ++i) t = t * p.K[i] + j[i];
-        runs[2 * nr] = t * p.Ci;
-        runs[2 * nr + 1] = (t + jb[v] - ja[v]) * p.Ci;
+        runs[3 * nr] = t * p.Ci;
+        runs[3 * nr + 1] = (t + jb[v] - ja[v]) * p.Ci;
+        runs[3 * nr + 2] = t * p.Ci * NR;
         ++nr;
         int i = v - 1;
         while (i >= 0 && ++j[i] >= jb[i]) j[i] = ja[i], --i;
@@ -288,7 +290,7 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
     for (int64_t c = 0; c < Ci; ++c) flat_offset[t * Ci + c] = off + c;
   }
 
-  const TapClasses classes(p, split);
+  const TapClasses classes(p, split, NR);
   const int64_t keys = classes.keys;
 
   const int64_t image_tasks = ceil_div(p.N, plan.images_per_task);
@@ -348,7 +350,7 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
         const int64_t cols = min64(NR, Co - cb * NR);
         for (int64_t key = 0; key < keys; ++key) {
           const int64_t k0 = key == 0 ? 0 : key_first[key - 1], k1 = key_first[key];
-          const int64_t* runs = classes.runs.data + 2 * classes.run_first.data[key];
+          const int64_t* runs = classes.runs.data + 3 * classes.run_first.data[key];
           const int64_t nruns = classes.run_first.data[key + 1] - classes.run_first.data[key];
           for (int64_t m0 = k0; m0 < k1; m0 += MR) {
             const int64_t trows = min64(MR, k1 - m0);
@@ -359,7 +361,7 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
               base[r] = r < trows ? row_base[m0 + r] : stage.data;
               dst[r] = direct ? out + row_out[m0 + r] + cb * NR : acc.data + r * NR;
             }
-            micro_kernel_runs<T, MR, NV>(base, flat_offset.data, runs, nruns, w, dst);
+            micro_kernel_runs<T, MR, NV>(base, flat_offset.data, runs, nruns, w, NR, dst, false);
             if (direct) continue;
             for (int64_t r = 0; r < trows; ++r) {
               T* d = out + row_out[m0 + r] + cb * NR * p.out_o;

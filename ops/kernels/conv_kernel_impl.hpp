@@ -484,6 +484,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
 #include "ops/kernels/conv_kernel_direct.hpp"
 #include "ops/kernels/conv_kernel_gemm_staged.hpp"
 #include "ops/kernels/conv_kernel_wgrad.hpp"
+#include "ops/kernels/conv_kernel_wgrad_staged.hpp"
 #include "ops/kernels/conv_kernel_wgrad_small.hpp"
 #include "ops/kernels/conv_kernel_wgrad_rows.hpp"
 #include "ops/kernels/conv_kernel_depthwise_wgrad.hpp"
@@ -594,15 +595,22 @@ void run_dense_conv(const DenseConv<T>& p, int num_threads) {
         few_rows_window_conv<T, 1>(p, num_threads);
       return;
     case DensePath::LargeWindow:
-      if (p.Co > L)
-        large_window_conv<T, 6, 2>(p, num_threads);
-      else
-        large_window_conv<T, 12, 1>(p, num_threads);
+      if (p.Co > L) {
+        if (!large_window_staged_conv<T, 6, 2>(p, num_threads)) large_window_conv<T, 6, 2>(p, num_threads);
+      } else {
+        if (!large_window_staged_conv<T, 12, 1>(p, num_threads)) large_window_conv<T, 12, 1>(p, num_threads);
+      }
       return;
     case DensePath::Direct: direct_conv(p, num_threads); return;
     case DensePath::Gemm: {
       // Tiles that meet padding or strided features: read a zero-bordered channels-last copy.
       const bool staged = p.nd >= 1 && (window_meets_padding(p) || (p.lhs_c != 1 && p.Ci > 1));
+      // Batch contiguous, features strided (weight gradients of windows a few times the
+      // output): staging per feature plane copies runs, per image it would gather.
+      const bool planes = p.lhs_n == 1 && p.lhs_c != 1 && p.Ci > 1 && TapTable::tap_count(p) >= 16;
+      if (planes && (p.Co > L ? large_window_staged_conv<T, 6, 2>(p, num_threads)
+                              : large_window_staged_conv<T, 12, 1>(p, num_threads)))
+        return;
       if (p.Co > L) {
         if (!staged || !gemm_conv_staged<T, 6, 2>(p, num_threads)) gemm_conv<T, 6, 2>(p, num_threads);
       } else {
