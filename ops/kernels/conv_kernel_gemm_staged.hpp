@@ -274,9 +274,12 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
   const int64_t all_rows = p.groups * p.N * positions;
   const bool split = TapClasses::worth_splitting(p);
   const int64_t target_rows = split ? 512 : 128;
-  const int64_t target = max64(4 * MR, min64(target_rows, all_rows / (4 * max64(1, num_threads))));
+  const int64_t target = max64(4 * MR, min64(target_rows, all_rows / (8 * max64(1, num_threads))));
   const StagedPlan plan = plan_staged(p, MR, target);
-  const int64_t stage_elems = plan.images_per_task * plan.image_elems;
+  // Tiles grouped by tap box never read padding: with contiguous features they read the lhs
+  // in place (row bases may then point before a padded row; only real taps are added).
+  const bool in_place = split && (p.lhs_c == 1 || Ci == 1);
+  const int64_t stage_elems = in_place ? 0 : plan.images_per_task * plan.image_elems;
   if (stage_elems * static_cast<int64_t>(sizeof(T)) > kMaxStageBytes) return false;
 
   const int64_t cblocks = ceil_div(Co, NR);
@@ -287,6 +290,7 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
   for (int64_t t = 0; t < ntaps; ++t) {
     int64_t off = 0;
     for (int i = 0; i < nd; ++i) off += taps.coord.data[t * nd + i] * plan.st[i];
+    if (in_place) off = taps.lhs_offset.data[t];
     for (int64_t c = 0; c < Ci; ++c) flat_offset[t * Ci + c] = off + c;
   }
 
@@ -317,7 +321,8 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
       const int64_t qa = task % bands * plan.band, qb = min64(p.Q[0], qa + plan.band);
       int64_t x_first[kMaxDenseDims];
       for (int i = 0; i < nd; ++i) x_first[i] = (i == 0 ? qa * p.stride[0] : 0) - p.pad_lo[i];
-      stage_lhs(p, plan, p.lhs + g * p.lhs_group, n0, images, x_first, stage.data);
+      const T* lhs = p.lhs + g * p.lhs_group;
+      if (!in_place) stage_lhs(p, plan, lhs, n0, images, x_first, stage.data);
 
       // Rows of the task (images x outer rows [qa, qb) x inner positions), counting-sorted
       // by tap-box key so that a tile's rows share their taps.
@@ -335,9 +340,15 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
         RowCursor<T> cur(p, (n0 + img) * positions + qa * per_outer);
         for (int64_t k = 0; k < band_rows; ++k, cur.next()) {
           const int64_t r = key_first[row_key[k]]++;  // slot in its key's range
-          int64_t off = img * plan.image_elems;
-          for (int i = 0; i < nd; ++i) off += ((cur.q[i] - (i == 0 ? qa : 0)) * p.stride[i]) * plan.st[i];
-          row_base[r] = stage.data + off;
+          if (in_place) {
+            int64_t x0[kMaxDenseDims], lhs_off, out_off;
+            cur.describe(x0, lhs_off, out_off);
+            row_base[r] = lhs + lhs_off;
+          } else {
+            int64_t off = img * plan.image_elems;
+            for (int i = 0; i < nd; ++i) off += (cur.q[i] - (i == 0 ? qa : 0)) * p.stride[i] * plan.st[i];
+            row_base[r] = stage.data + off;
+          }
           row_out[r] = cur.n * p.out_n;
           for (int i = 0; i < nd; ++i) row_out[r] += cur.q[i] * p.out_q[i];
         }
@@ -358,7 +369,7 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
             const T* base[MR];
             T* dst[MR];
             for (int r = 0; r < MR; ++r) {
-              base[r] = r < trows ? row_base[m0 + r] : stage.data;
+              base[r] = row_base[r < trows ? m0 + r : m0];  // same taps as a real row
               dst[r] = direct ? out + row_out[m0 + r] + cb * NR : acc.data + r * NR;
             }
             micro_kernel_runs<T, MR, NV>(base, flat_offset.data, runs, nruns, w, NR, dst, false);
