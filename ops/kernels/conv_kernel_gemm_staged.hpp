@@ -175,9 +175,10 @@ struct StagedPlan {
   int64_t max_task_rows = 0;
 };
 
-// Task sizes near target_rows that leave the least of a last partial MR-row tile.
+// Task sizes from target_rows to twice that: the one with the least tile rows on the most
+// loaded of nt threads (partial last tiles and an uneven task count both cost).
 template <class T>
-StagedPlan plan_staged(const DenseConv<T>& p, int64_t MR, int64_t target_rows) {
+StagedPlan plan_staged(const DenseConv<T>& p, int64_t MR, int64_t target_rows, int64_t nt = 1) {
   StagedPlan plan;
   const int nd = p.nd;
   int64_t per_outer = 1;  // positions per outermost output index
@@ -187,12 +188,13 @@ StagedPlan plan_staged(const DenseConv<T>& p, int64_t MR, int64_t target_rows) {
   const int64_t unit = whole_images ? positions : per_outer;
   const int64_t max_units = whole_images ? p.N : p.Q[0];
   const int64_t lo_u = min64(max_units, ceil_div(target_rows, unit));
+  const int64_t sets = p.groups * (whole_images ? 1 : p.N);  // task sets of max_units units
+  auto load = [&](int64_t u) {
+    return ceil_div(sets * ceil_div(max_units, u), nt) * ceil_div(u * unit, MR);
+  };
   int64_t best = lo_u;
-  for (int64_t u = lo_u + 1; u <= min64(max_units, 2 * lo_u); ++u) {
-    // waste(u) / rows(u) < waste(best) / rows(best)
-    const int64_t rows = u * unit, brows = best * unit;
-    if ((ceil_div(rows, MR) * MR - rows) * brows < (ceil_div(brows, MR) * MR - brows) * rows) best = u;
-  }
+  for (int64_t u = lo_u + 1; u <= min64(max_units, 2 * lo_u); ++u)
+    if (load(u) < load(best)) best = u;
   plan.images_per_task = whole_images ? best : 1;
   plan.band = whole_images ? p.Q[0] : best;
   plan.max_task_rows = plan.images_per_task * plan.band * per_outer;
@@ -274,8 +276,8 @@ bool gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
   const int64_t all_rows = p.groups * p.N * positions;
   const bool split = TapClasses::worth_splitting(p);
   const int64_t target_rows = split ? 512 : 128;
-  const int64_t target = max64(4 * MR, min64(target_rows, all_rows / (8 * max64(1, num_threads))));
-  const StagedPlan plan = plan_staged(p, MR, target);
+  const int64_t target = max64(4 * MR, min64(target_rows, all_rows / (4 * max64(1, num_threads))));
+  const StagedPlan plan = plan_staged(p, MR, target, max64(1, num_threads));
   // Tiles grouped by tap box never read padding: with contiguous features they read the lhs
   // in place (row bases may then point before a padded row; only real taps are added).
   const bool in_place = split && (p.lhs_c == 1 || Ci == 1);
