@@ -700,3 +700,34 @@ TEST_CASE("conv kernel: large depthwise images (streamed output)", "[conv_kernel
       run(0.0f);
   }
 }
+
+// Tiny-output weight gradients with fewer (group, row block) pairs than threads: the window
+// rows are split between threads and the partial sums added in order.
+TEST_CASE("conv kernel: tiny-output window split over threads", "[conv_kernel]") {
+  std::mt19937 rng(4242);
+  const int saved_threads = xlax::get_num_threads();
+  struct Spec {
+    int64_t N, O;
+    std::vector<int64_t> S, K, lo;
+  };
+  const std::vector<Spec> specs{
+      {1, 1, {30, 30, 30}, {28, 28, 28}, {0, 0, 0}},
+      {3, 2, {60, 50}, {58, 48}, {1, 0}},
+      {2, 3, {40, 41}, {39, 38}, {1, 1}},
+  };
+  for (int threads : {2, 3}) {
+    xlax::set_num_threads(threads);
+    for (const Spec& sp : specs) {
+      Case cs;
+      ConvGeometry& g = cs.g;
+      g.N = sp.N, g.C = 1, g.I = 1, g.O = sp.O;
+      g.lhs_size = sp.S, g.kernel_size = sp.K, g.pad_lo = sp.lo;
+      g.stride.assign(sp.S.size(), 1), g.lhs_dilation.assign(sp.S.size(), 1);
+      g.rhs_dilation.assign(sp.S.size(), 1);
+      finish_case(cs, rng, 1);
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Generic});
+      check_case<double>(cs, rng, {ConvPath::Auto});
+    }
+  }
+  xlax::set_num_threads(saved_threads);
+}

@@ -214,9 +214,22 @@ size_t round_up_64(int64_t bytes) { return (static_cast<size_t>(std::max<int64_t
 
 }  // namespace
 
+// AddressSanitizer builds give every block its own heap allocation, so that overruns of a
+// scratch buffer are caught instead of landing in the next block of the stack.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kScratchStack = false;
+#else
+constexpr bool kScratchStack = true;
+#endif
+
 void* scratch_acquire(int64_t bytes) {
   ScratchStack& s = t_scratch;
   const size_t n = round_up_64(bytes);
+  if (!kScratchStack) {
+    void* block = std::aligned_alloc(64, n);
+    if (!block) throw std::bad_alloc();
+    return block;
+  }
   if (s.top == 0 && std::min(s.demand, kScratchKeep) > s.capacity) {
     std::free(s.base);
     s.capacity = std::min(s.demand, kScratchKeep);

@@ -81,8 +81,8 @@ void copy_feature_rows_every_second(const T* src, T* dst, int64_t dst_stride, in
 template <class T>
 void copy_feature_rows(const T* src, int64_t step, int64_t c_stride, int64_t Ci, T* dst,
                        int64_t dst_stride, int64_t n) {
-  if (c_stride == 1 && n > 0) {
-    switch (Ci * 16 + step) {
+  if (c_stride == 1 && n > 0 && Ci <= 4 && step >= 1 && step <= 8) {
+    switch (Ci * 16 + step) {  // (one key per (Ci, step) pair in these ranges)
       case 2 * 16 + 4: copy_feature_rows_every_second<T, 2>(src, dst, dst_stride, n); return;
       case 3 * 16 + 6: copy_feature_rows_every_second<T, 3>(src, dst, dst_stride, n); return;
       case 4 * 16 + 8: copy_feature_rows_every_second<T, 4>(src, dst, dst_stride, n); return;

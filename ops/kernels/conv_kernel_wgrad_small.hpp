@@ -65,12 +65,23 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t xrow_len = rd * phase_len;  // one lhs row of one n
   const int64_t slots = 2 * outer_pos + 1;  // cached lhs rows
   const int64_t acc_per_n = outer_pos * Ql * Co * L;
-  // Items: (group, block of rows n); the rows of a block share the rhs rows they build.
-  const int64_t nblocks = min64(p.N, max64(1, num_threads));
-  const int64_t items = p.groups * nblocks;
+  // Items: (group, block of rows n, chunk of the window rows (c, outer tap)); the rows of a
+  // block share the rhs rows they build. The window is chunked only when there are fewer
+  // (group, block) pairs than threads; chunks then leave partial sums, added in chunk order.
   const double flops = 2.0 * static_cast<double>(p.groups) * p.N * outer_pos * Ql * Co * p.Ci *
                        outer_taps * Kl;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, items)));
+  const int64_t threads = flops < 2e5 ? 1 : max64(1, num_threads);
+  const int64_t window_rows = p.Ci * outer_taps;
+  int64_t nblocks = min64(p.N, threads), chunks = 1;
+  if (p.groups * nblocks < threads || p.N % nblocks != 0) {  // idle or uneven threads otherwise
+    nblocks = 1;
+    chunks = min64(window_rows, ceil_div(threads, p.groups));
+  }
+  const int64_t items = p.groups * nblocks * chunks;
+  const int nt = static_cast<int>(max64(1, min64(threads, items)));
+  const int64_t max_rows_all = ceil_div(p.N, nblocks);
+  const int64_t per_item = max_rows_all * outer_pos * Ql * Co;
+  Scratch<T> partial(chunks > 1 ? items * per_item : 0, Uninitialized::tag);
   parallel_region(nt, [&] {
     const int64_t max_rows = ceil_div(p.N, nblocks);
     Scratch<T> grow(Co * kpad), xcache(slots * max_rows * xrow_len);
@@ -78,15 +89,16 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
     Scratch<T> acc(max_rows * acc_per_n);
 #pragma omp for schedule(static)
     for (int64_t item = 0; item < items; ++item) {
-      const int64_t g = item / nblocks, nb = item % nblocks;
+      const int64_t g = item / (nblocks * chunks), nb = (item / chunks) % nblocks, chunk = item % chunks;
+      const int64_t r0 = window_rows * chunk / chunks, r1 = window_rows * (chunk + 1) / chunks;
       const int64_t n0 = p.N * nb / nblocks, n1 = p.N * (nb + 1) / nblocks, rows = n1 - n0;
       const T* lhs = p.lhs + g * p.lhs_group;
       const T* rhs = p.rhs + g * p.rhs_group;
       fill_zero(acc.data, rows * acc_per_n);
       for (int64_t k = 0; k < slots; ++k) slot_key[k] = -1, slot_use[k] = -1;
-      int64_t use = 0;
-      for (int64_t c = 0; c < p.Ci; ++c) {
-        for (int64_t ot = 0; ot < outer_taps; ++ot, ++use) {
+      for (int64_t use = r0; use < r1; ++use) {
+        const int64_t c = use / outer_taps, ot = use % outer_taps;
+        {
           int64_t j[kMaxDenseDims] = {}, rem = ot, goff = c * p.rhs_i;
           for (int i = v - 1; i >= 0; --i) {
             j[i] = rem % p.K[i];
@@ -159,11 +171,34 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
               const T* lanes = acc.data + n * acc_per_n + ((op * Ql + e) * Co + o) * L;
               T sum = lanes[0];
               for (int64_t k = 1; k < L; ++k) sum += lanes[k];
-              out[ooff + e * p.out_q[v] + o * p.out_o] = sum;
+              if (chunks > 1)
+                partial[item * per_item + ((n * outer_pos + op) * Ql + e) * Co + o] = sum;
+              else
+                out[ooff + e * p.out_q[v] + o * p.out_o] = sum;
             }
         }
     }
   });
+  if (chunks == 1) return;
+  for (int64_t gb = 0; gb < p.groups * nblocks; ++gb) {
+    const int64_t g = gb / nblocks, nb = gb % nblocks;
+    const int64_t n0 = p.N * nb / nblocks, rows = p.N * (nb + 1) / nblocks - n0;
+    for (int64_t n = 0; n < rows; ++n)
+      for (int64_t op = 0; op < outer_pos; ++op) {
+        int64_t r2 = op, ooff = g * p.out_group + (n0 + n) * p.out_n;
+        for (int i = v - 1; i >= 0; --i) {
+          ooff += (r2 % p.Q[i]) * p.out_q[i];
+          r2 /= p.Q[i];
+        }
+        for (int64_t e = 0; e < Ql; ++e)
+          for (int64_t o = 0; o < Co; ++o) {
+            const int64_t at = ((n * outer_pos + op) * Ql + e) * Co + o;
+            T sum = partial[gb * chunks * per_item + at];
+            for (int64_t chunk = 1; chunk < chunks; ++chunk) sum += partial[(gb * chunks + chunk) * per_item + at];
+            p.out[ooff + e * p.out_q[v] + o * p.out_o] = sum;
+          }
+      }
+  }
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
