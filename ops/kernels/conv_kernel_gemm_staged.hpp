@@ -18,37 +18,16 @@ template <class T, int MR, int NV>
 void micro_kernel_runs(const T* const* base, const int64_t* offset, const int64_t* runs,
                        int64_t nruns, const T* w, int64_t w_stride, T* const* dst,
                        bool accumulate) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int L = static_cast<int>(B::size);
-  B a[MR][NV];
-  const T* p[MR];
+  RegisterTile<T, MR, NV> tile(dst, accumulate);
+  const T* p[MR];  // (a local copy: row pointers stay in registers)
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    p[r] = base[r];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
-  }
+  for (int r = 0; r < MR; ++r) p[r] = base[r];
   for (int64_t run = 0; run < nruns; ++run) {
     const int64_t k1 = runs[3 * run + 1];
     const T* wk = w + runs[3 * run + 2];
-    for (int64_t k = runs[3 * run]; k < k1; ++k) {
-      const int64_t off = offset[k];
-      B wv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(wk + v * L);
-      wk += w_stride;
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        const B x(p[r][off]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
-      }
-    }
+    for (int64_t k = runs[3 * run]; k < k1; ++k, wk += w_stride) tile.step(p, offset[k], wk);
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
+  tile.store(dst);
 }
 
 // Output rows grouped by the box of real taps: per dim, the positions q with the same real

@@ -230,6 +230,39 @@ struct TileSource {
   int64_t lhs_c = 1;
 };
 
+// The register tile of the broadcast micro-kernels: MR rows x NV vectors of accumulators,
+// each reduction step adding x_r * w[0 .. NV*L) with x_r = p[r][off].
+template <class T, int MR, int NV>
+struct RegisterTile {
+  using B = xsimd::batch<T, Arch>;
+  static constexpr int L = static_cast<int>(B::size);
+  B a[MR][NV];
+  // From dst (accumulate) or zeros.
+  __attribute__((always_inline)) RegisterTile(T* const* dst, bool accumulate) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
+  }
+  __attribute__((always_inline)) void step(const T* const* p, int64_t off, const T* w) {
+    B wv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const B x(p[r][off]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
+    }
+  }
+  __attribute__((always_inline)) void store(T* const* dst) const {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
+  }
+};
+
 // dst[r][0..NR) (+)= sum over taps t < ntaps and c < ci of lhs(t, r, c) * w[t][c][0..NR).
 template <class T, int MR, int NV, bool Offsets, bool UnitC>
 void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* w,
@@ -288,33 +321,12 @@ template <class T, int MR, int NV>
 void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t nk, const T* w,
                        T* const* dst, bool accumulate,
                        int64_t w_stride = NV * xsimd::batch<T, Arch>::size) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int L = static_cast<int>(B::size);
-  B a[MR][NV];
-  const T* p[MR];
+  RegisterTile<T, MR, NV> tile(dst, accumulate);
+  const T* p[MR];  // (a local copy: row pointers stay in registers)
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    p[r] = base[r];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
-  }
-  for (int64_t k = 0; k < nk; ++k) {
-    const int64_t off = flat_offset[k];
-    B wv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
-    w += w_stride;
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const B x(p[r][off]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
+  for (int r = 0; r < MR; ++r) p[r] = base[r];
+  for (int64_t k = 0; k < nk; ++k, w += w_stride) tile.step(p, flat_offset[k], w);
+  tile.store(dst);
 }
 
 // Weights packed for the implicit GEMM: dst[group][cblock][tap][c][NR], zero beyond Co.

@@ -23,35 +23,16 @@ template <class T, int MR, int NV>
 void few_rows_kernel(const T* const* base, const int64_t* line_x, const int64_t* line_w,
                      int64_t lines, int64_t kl, int64_t x_step, int64_t w_step, const T* w,
                      T* const* acc, bool accumulate) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int L = static_cast<int>(B::size);
-  B a[MR][NV];
-  const T* p[MR];
+  RegisterTile<T, MR, NV> tile(acc, accumulate);
+  const T* p[MR];  // (a local copy: row pointers stay in registers)
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    p[r] = base[r];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(acc[r] + v * L) : B(T(0));
-  }
+  for (int r = 0; r < MR; ++r) p[r] = base[r];
   for (int64_t l = 0; l < lines; ++l) {
     const T* wl = w + line_w[l];
     int64_t x = line_x[l];
-    for (int64_t u = 0; u < kl; ++u, x += x_step, wl += w_step) {
-      B wv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(wl + v * L);
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        const B xv(p[r][x]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) a[r][v] = fma_op(xv, wv[v], a[r][v]);
-      }
-    }
+    for (int64_t u = 0; u < kl; ++u, x += x_step, wl += w_step) tile.step(p, x, wl);
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(acc[r] + v * L);
+  tile.store(acc);
 }
 
 // few_rows_kernel with the tile height mr (1..12) chosen at run time.
