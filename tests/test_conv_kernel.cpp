@@ -185,6 +185,37 @@ TEST_CASE("conv kernel: few output features over contiguous input features", "[c
   }
 }
 
+// Lhs-dilated convs with few output features (transposed convs and data gradients of strided
+// convs of images): the direct path runs a line's stride phases in one pass and stores
+// whole lines, channels-last pixels of three features as 16-byte stores.
+TEST_CASE("conv kernel: lhs-dilated lines with few output features", "[conv_kernel]") {
+  std::mt19937 rng(1693);
+  for (int it = 0; it < 48; ++it) {
+    auto pick = [&](int64_t lo, int64_t hi) {
+      return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+    };
+    Case cs;
+    ConvGeometry& g = cs.g;
+    const size_t n = static_cast<size_t>(pick(1, 2));
+    for (size_t i = 0; i < n; ++i) {
+      const bool last = i + 1 == n;
+      g.lhs_size.push_back(pick(2, last ? 45 : 6));
+      g.kernel_size.push_back(pick(1, 5));
+      g.stride.push_back(pick(0, 3) == 0 ? 2 : 1);
+      g.lhs_dilation.push_back(last ? pick(2, 3) : pick(1, 2));
+      g.rhs_dilation.push_back(pick(0, 4) == 0 ? 2 : 1);
+      g.pad_lo.push_back(pick(-1, 4));
+    }
+    g.I = pick(1, 4), g.feature_group_count = 1, g.C = g.I;
+    g.O = it % 2 ? 3 : pick(1, 4), g.N = pick(1, 2);
+    finish_case(cs, rng, it % 4 == 3 ? 0 : 1);
+    if (it % 3 == 1)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 5 == 0 ? 2 : 0);
+  }
+}
+
 // Depthwise images larger than the caches: the path prefetches lhs rows and, for outputs
 // 64-byte aligned as tensor buffers are, writes with streaming stores. The scalar path is
 // the reference (the naive one is too slow at this size).

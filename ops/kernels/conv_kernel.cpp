@@ -296,16 +296,40 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
     return;
   }
   std::vector<std::vector<DimPhase>> phases(n);
-  size_t combos = 1;
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0; i < n; ++i)
     phases[i] = dim_phases(g.lhs_size[i], g.kernel_size[i], g.out_size[i], g.stride[i],
                            g.pad_lo[i], g.lhs_dilation[i], g.rhs_dilation[i]);
-    combos *= phases[i].size();
-  }
+  // The last dim's phases stay in one problem (see DenseConv::last_phases) when few.
+  const int v = n - 1;
+  const size_t line_phases = phases[v].size();
+  const bool together = line_phases > 1 && line_phases <= size_t(kMaxLinePhases);
+  size_t combos = 1;
+  for (int i = 0; i < n; ++i)
+    if (!(together && i == v)) combos *= phases[i].size();
   for (size_t combo = 0; combo < combos; ++combo) {
     DenseConv<T> p = base;
     size_t rem = combo;
     for (int i = n - 1; i >= 0; --i) {
+      if (together && i == v) {
+        const DimPhase& first = phases[i][0];
+        p.last_phases = static_cast<int>(line_phases);
+        p.last_q_step = first.q_step;
+        p.stride[i] = first.stride;
+        p.rhs_dil[i] = first.rhs_dil;
+        p.rhs_k[i] = base.rhs_k[i] * first.j_step;
+        p.Q[i] = p.K[i] = 0;
+        for (size_t f = 0; f < line_phases; ++f) {
+          const DimPhase& ph = phases[i][f];
+          p.phase_Q[f] = ph.Q;
+          p.phase_K[f] = ph.K;
+          p.phase_pad_lo[f] = ph.pad_lo;
+          p.phase_rhs[f] = ph.j0 * base.rhs_k[i];
+          p.Q[i] = std::max(p.Q[i], ph.Q);
+          p.K[i] = std::max(p.K[i], ph.K);
+        }
+        p.pad_lo[i] = p.phase_pad_lo[0];
+        continue;
+      }
       const DimPhase& ph = phases[i][rem % phases[i].size()];
       rem /= phases[i].size();
       p.Q[i] = ph.Q;

@@ -92,7 +92,16 @@ bool wide_vectors_pay(const DenseConv<T>& p) {
 template <class T>
 void run_dense_conv(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t L = xsimd::batch<T, Arch>::size;
-  switch (select_path(p, L)) {
+  const DensePath path = select_path(p, L);
+  if (p.last_phases > 1) {  // only the direct path runs a line's phases together
+    if (path == DensePath::Direct) {
+      direct_conv(p, num_threads);
+    } else {
+      for (int f = 0; f < p.last_phases; ++f) run_dense_conv(single_phase(p, f), num_threads);
+    }
+    return;
+  }
+  switch (path) {
     case DensePath::Nothing: return;
     case DensePath::Zeros: {
       int64_t rows = p.N;

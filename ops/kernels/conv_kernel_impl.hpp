@@ -106,6 +106,23 @@ void parallel_region(int nt, const Body& body) {
   body();
 }
 
+// Phase f of a problem with last-dim phases, as a problem of its own (per build: an
+// instantiation shared between builds could carry another build's instructions).
+template <class T>
+DenseConv<T> single_phase(const DenseConv<T>& p, int f) {
+  DenseConv<T> q = p;
+  const int v = p.nd - 1;
+  q.last_phases = 1;
+  q.last_q_step = 1;
+  q.Q[v] = p.phase_Q[f];
+  q.K[v] = p.phase_K[f];
+  q.pad_lo[v] = p.phase_pad_lo[f];
+  q.rhs = p.rhs + p.phase_rhs[f];
+  q.out = p.out + f * p.out_q[v];
+  q.out_q[v] = p.out_q[v] * p.last_q_step;
+  return q;
+}
+
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Local min/max/fill: std:: template instantiations would be shared across the builds.
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }

@@ -12,6 +12,8 @@ namespace xlax::kernels::detail {
 
 // Spatial rank handled by the DenseConv paths; higher ranks use the scalar path.
 constexpr int kMaxDenseDims = 8;
+// Most last-dim stride phases one DenseConv carries (more run as separate problems).
+constexpr int kMaxLinePhases = 4;
 
 // out[g][n, o, q] = sum_{c < Ci, t} lhs[g][n, c, x] * rhs[g][o, c, j], x_i = q_i*s_i + j_i*rd_i - lo_i,
 // terms with x outside [0, S) are zero. Element strides; group g offsets the three pointers
@@ -29,7 +31,17 @@ struct DenseConv {
   int64_t rhs_o = 0, rhs_i = 0, rhs_k[kMaxDenseDims] = {}, rhs_group = 0;
   T* out = nullptr;
   int64_t out_n = 0, out_o = 0, out_q[kMaxDenseDims] = {}, out_group = 0;
+  // Stride phases of the last dim (lhs dilation) kept in one problem, so that the direct
+  // path computes whole output lines in one pass (shared input rows, contiguous stores).
+  // Phase f < last_phases is the dense problem with Q, K, pad_lo of the last dim replaced by
+  // phase_Q[f], phase_K[f], phase_pad_lo[f], rhs + phase_rhs[f], out + f * out_q[last] and
+  // out_q[last] * last_q_step. Q[last] and K[last] then hold the largest phase_Q, phase_K.
+  int last_phases = 1;
+  int64_t last_q_step = 1;
+  int64_t phase_Q[kMaxLinePhases] = {}, phase_K[kMaxLinePhases] = {},
+          phase_pad_lo[kMaxLinePhases] = {}, phase_rhs[kMaxLinePhases] = {};
 };
+
 
 // Per-thread scratch stack for the kernels' set-up and tile buffers (64-byte aligned):
 // blocks are released in reverse order of acquisition. Small requests reuse memory kept by
