@@ -139,3 +139,39 @@ TEST_CASE("conv kernel: tiny-output window split over threads", "[conv_kernel]")
   }
   xlax::set_num_threads(saved_threads);
 }
+
+// Weight gradients of transposed convs (lhs-dilated, rhs dilation 1, image much larger than
+// the kernel) run as their dual: the cotangent as lhs, the image as kernel at rhs dilation
+// ld, output spatially reversed (negative output strides).
+TEST_CASE("conv kernel: weight gradients of transposed convs (dual form)", "[conv_kernel]") {
+  std::mt19937 rng(5150);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  const int saved_threads = xlax::get_num_threads();
+  for (int it = 0; it < 36; ++it) {
+    xlax::set_num_threads(it % 2 ? 2 : 1);
+    // Forward transposed conv: image S, kernel Kf, lhs dilation ld, padding lo; its weight
+    // gradient: lhs = image (dilated), window = cotangent, output = the kernel's Kf taps.
+    Case cs;
+    ConvGeometry& g = cs.g;
+    const size_t n = static_cast<size_t>(pick(1, 2));
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t S = pick(6, n == 1 ? 60 : 18), Kf = pick(1, 4), ld = pick(2, 3);
+      const int64_t s = pick(0, 3) == 0 ? 2 : 1, lo = pick(0, 2);
+      g.lhs_size.push_back(S), g.lhs_dilation.push_back(ld), g.rhs_dilation.push_back(1);
+      g.stride.push_back(s), g.pad_lo.push_back(lo), g.out_size.push_back(Kf);
+      // cotangent length: every output position's window inside the padded, dilated image
+      const int64_t padded = dil(S, ld) + lo + pick(0, 2);
+      g.kernel_size.push_back(std::max<int64_t>(1, padded - s * (Kf - 1)));
+    }
+    const int64_t batch = pick(1, 3);
+    g.N = pick(1, 4), g.C = batch, g.I = batch, g.O = pick(1, 5);
+    finish_case(cs, rng, it % 3 == 0 ? 0 : 1);
+    if (it % 3 == 1)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 4 == 0 ? 2 : 0);
+  }
+  xlax::set_num_threads(saved_threads);
+}

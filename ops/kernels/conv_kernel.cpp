@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstdlib>
 #include <new>
 #include <atomic>
@@ -193,6 +194,81 @@ std::vector<DimPhase> dim_phases(int64_t S, int64_t K, int64_t Q, int64_t s, int
   return phases;
 }
 
+// The weight gradient of a transposed conv is a lhs-dilated conv whose lhs (the image) is
+// far larger than its output (the kernel): split into stride phases, each phase reads the
+// long rhs (the cotangent) at every ld-th element. Its dual reads both densely: with
+// rhs dilation 1, out[q] = sum_j L~[q*s + j - lo] R[j] = sum_u L[u] R[ld*u - q*s + lo], so
+// with q = Q-1-q' it is a conv of R (as lhs, batch O, features C) with L (as kernel, out
+// features N) at rhs dilation ld, stride s, padding s*(Q-1) - lo, output spatially reversed.
+// Taken when that dual is a large-window conv with little padding.
+bool lhs_dilated_dual(const ConvGeometry& g, ConvGeometry& d) {
+  const size_t n = g.lhs_size.size();
+  if (g.feature_group_count != 1 || g.batch_group_count != 1 || n == 0) return false;
+  bool dilated = false;
+  double S = 1, Q = 1, reach = 1, K = 1;
+  for (size_t i = 0; i < n; ++i) {
+    if (g.rhs_dilation[i] != 1) return false;
+    dilated = dilated || g.lhs_dilation[i] > 1;
+    S *= static_cast<double>(g.lhs_size[i]);
+    Q *= static_cast<double>(g.out_size[i]);
+    K *= static_cast<double>(g.kernel_size[i]);
+    // rhs extent the dual reads, padding included
+    reach *= static_cast<double>(g.stride[i] * (g.out_size[i] - 1) + g.lhs_dilation[i] * (g.lhs_size[i] - 1) + 1);
+  }
+  if (!dilated || S < 16 * Q || reach > 1.5 * K) return false;
+  d = ConvGeometry{};
+  d.N = g.O, d.C = g.I, d.O = g.N, d.I = g.C;
+  d.lhs_size = g.kernel_size, d.kernel_size = g.lhs_size, d.out_size = g.out_size;
+  d.stride = g.stride, d.rhs_dilation = g.lhs_dilation;
+  d.lhs_dilation.assign(n, 1);
+  d.lhs_strides = g.rhs_strides, d.rhs_strides = g.lhs_strides;
+  d.out_strides = {g.out_strides[1], g.out_strides[0]};
+  for (size_t i = 0; i < n; ++i) {
+    d.pad_lo.push_back(g.stride[i] * (g.out_size[i] - 1) - g.pad_lo[i]);
+    d.out_strides.push_back(-g.out_strides[i + 2]);
+  }
+  return true;
+}
+
+// The dual multiplies border elements of the original lhs by padding zeros that the
+// original conv never multiplies them by: it is taken only when those elements are finite
+// (an inf there would make a NaN the original does not have). Scans the border slabs only.
+template <class T>
+bool dual_border_finite(const ConvGeometry& g, const ConvGeometry& d, const T* lhs) {
+  const size_t n = g.lhs_size.size();
+  std::vector<int64_t> first(n), end(n);  // interior u: every output reads the rhs in bounds
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t ld = g.lhs_dilation[i], pad = d.pad_lo[i], K = g.kernel_size[i];
+    const int64_t span = g.stride[i] * (g.out_size[i] - 1);
+    first[i] = pad > 0 ? (pad + ld - 1) / ld : 0;
+    const int64_t top = K - 1 - span + pad;  // ld*u <= top
+    end[i] = top < 0 ? 0 : std::min(g.lhs_size[i], top / ld + 1);
+  }
+  std::vector<int64_t> lo(n + 2, 0), hi(n + 2), idx(n + 2);
+  hi[0] = g.N, hi[1] = g.C;
+  for (size_t i = 0; i < n; ++i) hi[i + 2] = g.lhs_size[i];
+  for (size_t i = 0; i < n; ++i) {
+    for (int side = 0; side < 2; ++side) {  // the slab below the interior, then above it
+      std::vector<int64_t> a = lo, b = hi;
+      a[i + 2] = side == 0 ? 0 : std::max(first[i], end[i]);
+      b[i + 2] = side == 0 ? std::min(first[i], g.lhs_size[i]) : g.lhs_size[i];
+      bool empty = false;
+      for (size_t k = 0; k < n + 2; ++k) empty = empty || a[k] >= b[k];
+      if (empty) continue;
+      idx = a;
+      for (;;) {
+        int64_t off = 0;
+        for (size_t k = 0; k < n + 2; ++k) off += idx[k] * g.lhs_strides[k];
+        if (!std::isfinite(lhs[off])) return false;
+        size_t k = n + 2;
+        while (k-- > 0 && ++idx[k] == b[k]) idx[k] = a[k];
+        if (k == size_t(-1)) break;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void set_conv_path(ConvPath path) { g_path.store(path); }
@@ -273,6 +349,12 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
   const ConvPath path = g_path.load();
   if (path == ConvPath::Scalar || n > kMaxDenseDims) {
     scalar_conv(g, lhs, rhs, out, num_threads);
+    return;
+  }
+  if (ConvGeometry dual; lhs_dilated_dual(g, dual) && dual_border_finite(g, dual, lhs)) {
+    T* out_first = out;  // out'[q'] = out[Q-1-q']
+    for (int i = 0; i < n; ++i) out_first += (g.out_size[i] - 1) * g.out_strides[i + 2];
+    conv_general(dual, rhs, lhs, out_first);
     return;
   }
   const bool avx512 = path == ConvPath::Auto && cpu_has_avx512();

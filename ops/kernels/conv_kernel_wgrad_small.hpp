@@ -11,9 +11,12 @@
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
-// acc[e][o] += sum_k xrow[e](k*L ..) * grow[o](k*L ..) over kvec vectors.
+// acc[e][o] += sum_k xrow[e](k*L ..) * grow[o](k*L ..) over kvec vectors, of which the last
+// has `tail` lanes in the window: lhs values past it are masked, not multiplied by the zeros
+// that pad the rhs row (an inf there would give a NaN).
 template <class T, int QL, int CO>
-void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int64_t kvec, T* acc) {
+void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int64_t kvec,
+                      int64_t tail, T* acc) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t L = B::size;
   B a[QL][CO];
@@ -21,16 +24,23 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
   for (int e = 0; e < QL; ++e)
 #pragma GCC unroll 4
     for (int o = 0; o < CO; ++o) a[e][o] = B::load_unaligned(acc + (e * CO + o) * L);
-  for (int64_t k = 0; k < kvec; ++k) {
+  auto step = [&](int64_t k, auto load_x) {
     B gv[CO];
 #pragma GCC unroll 4
     for (int o = 0; o < CO; ++o) gv[o] = B::load_unaligned(grow + o * gstride + k * L);
 #pragma GCC unroll 4
     for (int e = 0; e < QL; ++e) {
-      const B xv = B::load_unaligned(xrow[e] + k * L);
+      const B xv = load_x(xrow[e] + k * L);
 #pragma GCC unroll 4
       for (int o = 0; o < CO; ++o) a[e][o] = fma_op(xv, gv[o], a[e][o]);
     }
+  };
+  for (int64_t k = 0; k + 1 < kvec; ++k) step(k, [](const T* x) { return B::load_unaligned(x); });
+  if (kvec > 0) {
+    alignas(64) T lane[L];
+    for (int64_t i = 0; i < L; ++i) lane[i] = static_cast<T>(i);
+    const auto inside = B::load_aligned(lane) < B(static_cast<T>(tail));
+    step(kvec - 1, [&](const T* x) { return xsimd::select(inside, B::load_unaligned(x), B(T(0))); });
   }
 #pragma GCC unroll 4
   for (int e = 0; e < QL; ++e)
@@ -40,12 +50,12 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
 
 template <class T, int QL>
 void small_window_row_co(int64_t co, const T* const* xrow, const T* grow, int64_t gstride,
-                         int64_t kvec, T* acc) {
+                         int64_t kvec, int64_t tail, T* acc) {
   switch (co) {
-    case 1: small_window_row<T, QL, 1>(xrow, grow, gstride, kvec, acc); break;
-    case 2: small_window_row<T, QL, 2>(xrow, grow, gstride, kvec, acc); break;
-    case 3: small_window_row<T, QL, 3>(xrow, grow, gstride, kvec, acc); break;
-    default: small_window_row<T, QL, 4>(xrow, grow, gstride, kvec, acc); break;
+    case 1: small_window_row<T, QL, 1>(xrow, grow, gstride, kvec, tail, acc); break;
+    case 2: small_window_row<T, QL, 2>(xrow, grow, gstride, kvec, tail, acc); break;
+    case 3: small_window_row<T, QL, 3>(xrow, grow, gstride, kvec, tail, acc); break;
+    default: small_window_row<T, QL, 4>(xrow, grow, gstride, kvec, tail, acc); break;
   }
 }
 
@@ -59,7 +69,7 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t lo = p.pad_lo[v], Sl = p.S[v];
   int64_t outer_taps = 1, outer_pos = 1;
   for (int i = 0; i < v; ++i) outer_taps *= p.K[i], outer_pos *= p.Q[i];
-  const int64_t kvec = ceil_div(Kl, L), kpad = kvec * L;
+  const int64_t kvec = ceil_div(Kl, L), kpad = kvec * L, tail = Kl - (kvec - 1) * L;
   // Xp phase rows: position ql reads phase (ql*sl) % rd from index (ql*sl) / rd.
   const int64_t phase_len = ((Ql - 1) * sl) / rd + kpad;
   const int64_t xrow_len = rd * phase_len;  // one lhs row of one n
@@ -148,10 +158,10 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
                 xrow[e] = xr + n * xrow_len + ((e * sl) % rd) * phase_len + (e * sl) / rd;
               T* a = acc.data + n * acc_per_n + op * Ql * Co * L;
               switch (Ql) {
-                case 1: small_window_row_co<T, 1>(Co, xrow, grow.data, kpad, kvec, a); break;
-                case 2: small_window_row_co<T, 2>(Co, xrow, grow.data, kpad, kvec, a); break;
-                case 3: small_window_row_co<T, 3>(Co, xrow, grow.data, kpad, kvec, a); break;
-                default: small_window_row_co<T, 4>(Co, xrow, grow.data, kpad, kvec, a); break;
+                case 1: small_window_row_co<T, 1>(Co, xrow, grow.data, kpad, kvec, tail, a); break;
+                case 2: small_window_row_co<T, 2>(Co, xrow, grow.data, kpad, kvec, tail, a); break;
+                case 3: small_window_row_co<T, 3>(Co, xrow, grow.data, kpad, kvec, tail, a); break;
+                default: small_window_row_co<T, 4>(Co, xrow, grow.data, kpad, kvec, tail, a); break;
               }
             }
           }
