@@ -2,8 +2,11 @@
 //
 // conv_general() reduces every ConvGeometry to a few DenseConv problems: lhs dilation is
 // removed by splitting the output into stride phases (each phase is a dense conv with a
-// sub-kernel), and feature/batch groups become a group loop with pointer offsets. A DenseConv
-// is then run by one instruction-set build of conv_kernel_impl.hpp.
+// sub-kernel; the last dim's phases stay in one problem, which the direct path computes in
+// one pass per line), or, for weight gradients of transposed convs, by running the dual conv
+// (cotangent as lhs, image as kernel at rhs dilation). Feature/batch groups become a group
+// loop with pointer offsets. A DenseConv is then run by one instruction-set build of
+// conv_kernel_impl.hpp.
 #pragma once
 
 #include <cstdint>
