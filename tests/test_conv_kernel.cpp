@@ -216,6 +216,40 @@ TEST_CASE("conv kernel: lhs-dilated lines with few output features", "[conv_kern
   }
 }
 
+// Lhs-dilated convs with at least as many stride phases as threads and output blocks of whole
+// cache lines (transposed convs of feature maps, their weight gradients): the phases run side
+// by side, one thread each.
+TEST_CASE("conv kernel: stride phases side by side", "[conv_kernel]") {
+  std::mt19937 rng(8086);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
+  const int saved_threads = xlax::get_num_threads();
+  for (int it = 0; it < 24; ++it) {
+    xlax::set_num_threads(it % 3 == 2 ? 3 : 2);
+    Case cs;
+    ConvGeometry& g = cs.g;
+    const size_t n = static_cast<size_t>(pick(1, 2));
+    for (size_t i = 0; i < n; ++i) {
+      g.lhs_size.push_back(pick(3, 9));
+      g.kernel_size.push_back(pick(1, 4));
+      g.stride.push_back(pick(0, 3) == 0 ? 2 : 1);
+      g.lhs_dilation.push_back(pick(2, 3));
+      g.rhs_dilation.push_back(pick(0, 4) == 0 ? 2 : 1);
+      g.pad_lo.push_back(pick(-1, 3));
+    }
+    const int64_t G = pick(0, 3) == 0 ? 2 : 1;
+    g.I = pick(1, 20), g.feature_group_count = G, g.C = G * g.I;
+    g.O = G * 16 * pick(1, 3), g.N = pick(1, 3);
+    finish_case(cs, rng, 1);  // channels-last: a position's block is O floats
+    if (it % 2)
+      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 4 == 1 ? 2 : 0);
+    else
+      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 4 == 0 ? 2 : 0);
+  }
+  xlax::set_num_threads(saved_threads);
+}
+
 // Depthwise images larger than the caches: the path prefetches lhs rows and, for outputs
 // 64-byte aligned as tensor buffers are, writes with streaming stores. The scalar path is
 // the reference (the naive one is too slow at this size).

@@ -361,33 +361,45 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
   const bool avx2 = (path == ConvPath::Auto || path == ConvPath::Avx2) && cpu_has_avx2_fma();
 
   const DenseConv<T> base = base_problem(g, lhs, rhs, out);
-  auto run = [&](const DenseConv<T>& p) {
+  auto run = [&](const DenseConv<T>& p, int threads) {
     // (Decided in this unit: code from the AVX-512 unit, even scalar, slowed the AVX2 paths
     // run after it by 10-20 % here.)
     if (avx512 && generic_impl::wide_vectors_pay(p))
-      dense_conv_avx512(p, num_threads);
+      dense_conv_avx512(p, threads);
     else if (avx2)
-      dense_conv_avx2(p, num_threads);
+      dense_conv_avx2(p, threads);
     else
-      dense_conv_generic(p, num_threads);
+      dense_conv_generic(p, threads);
   };
   if (std::all_of(g.lhs_dilation.begin(), g.lhs_dilation.end(), [](int64_t d) { return d == 1; })) {
     DenseConv<T> p = base;  // one phase: no tables to build
     for (int i = 0; i < n; ++i) p.stride[i] = g.stride[i], p.rhs_dil[i] = g.rhs_dilation[i], p.pad_lo[i] = g.pad_lo[i];
-    run(p);
+    run(p, num_threads);
     return;
   }
   std::vector<std::vector<DimPhase>> phases(n);
   for (int i = 0; i < n; ++i)
     phases[i] = dim_phases(g.lhs_size[i], g.kernel_size[i], g.out_size[i], g.stride[i],
                            g.pad_lo[i], g.lhs_dilation[i], g.rhs_dilation[i]);
-  // The last dim's phases stay in one problem (see DenseConv::last_phases) when few.
+  size_t all_phases = 1;
+  for (int i = 0; i < n; ++i) all_phases *= phases[i].size();
+  // With at least as many phases as threads, whole phases run side by side, one thread each:
+  // no per-phase parallel region, barrier or partial sums. Phases interleave their output
+  // positions along the split dims, so only when each position's block spans whole cache
+  // lines (no two threads writing one line), e.g. channels-last outputs of 16+ floats.
+  bool side_by_side = num_threads > 1 && all_phases >= size_t(num_threads);
+  for (int i = 0; i < n && side_by_side; ++i)
+    if (phases[i].size() > 1)
+      side_by_side = std::abs(g.out_strides[i + 2]) * static_cast<int64_t>(sizeof(T)) >= 64;
+  // Otherwise the last dim's phases stay in one problem (see DenseConv::last_phases) when few.
   const int v = n - 1;
   const size_t line_phases = phases[v].size();
-  const bool together = line_phases > 1 && line_phases <= size_t(kMaxLinePhases);
+  const bool together = !side_by_side && line_phases > 1 && line_phases <= size_t(kMaxLinePhases);
   size_t combos = 1;
   for (int i = 0; i < n; ++i)
     if (!(together && i == v)) combos *= phases[i].size();
+  std::vector<DenseConv<T>> problems;
+  problems.reserve(combos);
   for (size_t combo = 0; combo < combos; ++combo) {
     DenseConv<T> p = base;
     size_t rem = combo;
@@ -424,8 +436,17 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
       p.out = p.out + ph.q0 * base.out_q[i];
       p.out_q[i] = base.out_q[i] * ph.q_step;
     }
-    run(p);
+    problems.push_back(p);
   }
+  if (side_by_side) {
+    // (dynamic: phases differ in taps; each is computed whole by one thread, so results do
+    // not depend on the schedule)
+    const int nt = static_cast<int>(std::min<size_t>(num_threads, problems.size()));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (size_t k = 0; k < problems.size(); ++k) run(problems[k], 1);
+    return;
+  }
+  for (const DenseConv<T>& p : problems) run(p, num_threads);
 }
 
 template void conv_general<float>(const ConvGeometry&, const float*, const float*, float*);
