@@ -255,18 +255,22 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
   // Last-dim phases (one unless lhs dilation keeps several together): taps, outputs and
   // the shift that puts every phase's padding at the largest one's.
   const int P = p.last_phases;
-  int64_t phase_Q[kMaxLinePhases], phase_K[kMaxLinePhases], shift[kMaxLinePhases];
+  const bool phased = P > 1;
+  int64_t phase_Q[kMaxLinePhases], phase_K[kMaxLinePhases], phase_pad[kMaxLinePhases];
+  int64_t shift[kMaxLinePhases];
   const T* phase_rhs[kMaxLinePhases];
   int64_t pad_lo = 0, line_len = 0, span = 1, Kv = 0;
   for (int f = 0; f < P; ++f) {
-    const DenseConv<T> ph = P > 1 ? single_phase(p, f) : p;
-    phase_Q[f] = ph.Q[v], phase_K[f] = ph.K[v], phase_rhs[f] = ph.rhs;
-    pad_lo = f == 0 ? ph.pad_lo[v] : max64(pad_lo, ph.pad_lo[v]);
-    line_len += ph.Q[v];
-    Kv += ph.K[v];
+    phase_Q[f] = phased ? p.phase_Q[f] : p.Q[v];
+    phase_K[f] = phased ? p.phase_K[f] : p.K[v];
+    phase_pad[f] = phased ? p.phase_pad_lo[f] : p.pad_lo[v];
+    phase_rhs[f] = p.rhs + (phased ? p.phase_rhs[f] : 0);
+    pad_lo = f == 0 ? phase_pad[f] : max64(pad_lo, phase_pad[f]);
+    line_len += phase_Q[f];
+    Kv += phase_K[f];
   }
   for (int f = 0; f < P; ++f) {
-    shift[f] = pad_lo - (P > 1 ? p.phase_pad_lo[f] : p.pad_lo[v]);
+    shift[f] = pad_lo - phase_pad[f];
     if (phase_Q[f] > 0 && phase_K[f] > 0)
       span = max64(span, (phase_Q[f] - 1) * p.stride[v] + (phase_K[f] - 1) * p.rhs_dil[v] + 1 + shift[f]);
   }

@@ -11,12 +11,21 @@
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
-// acc[e][o] += sum_k xrow[e](k*L ..) * grow[o](k*L ..) over kvec vectors, of which the last
-// has `tail` lanes in the window: lhs values past it are masked, not multiplied by the zeros
-// that pad the rhs row (an inf there would give a NaN).
+// Lanes of the last vector of a window row that lie inside the window (`tail` of them).
+template <class T>
+xsimd::batch_bool<T, Arch> window_tail_mask(int64_t tail) {
+  using B = xsimd::batch<T, Arch>;
+  alignas(64) T lane[B::size];
+  for (int64_t i = 0; i < static_cast<int64_t>(B::size); ++i) lane[i] = static_cast<T>(i);
+  return B::load_aligned(lane) < B(static_cast<T>(tail));
+}
+
+// acc[e][o] += sum_k xrow[e](k*L ..) * grow[o](k*L ..) over kvec vectors. In the last one,
+// lhs lanes outside `tail` (window_tail_mask) are masked, not multiplied by the zeros that
+// pad the rhs row (an inf there would give a NaN).
 template <class T, int QL, int CO>
 void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int64_t kvec,
-                      int64_t tail, T* acc) {
+                      const xsimd::batch_bool<T, Arch>& tail, T* acc) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t L = B::size;
   B a[QL][CO];
@@ -36,12 +45,8 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
     }
   };
   for (int64_t k = 0; k + 1 < kvec; ++k) step(k, [](const T* x) { return B::load_unaligned(x); });
-  if (kvec > 0) {
-    alignas(64) T lane[L];
-    for (int64_t i = 0; i < L; ++i) lane[i] = static_cast<T>(i);
-    const auto inside = B::load_aligned(lane) < B(static_cast<T>(tail));
-    step(kvec - 1, [&](const T* x) { return xsimd::select(inside, B::load_unaligned(x), B(T(0))); });
-  }
+  if (kvec > 0)
+    step(kvec - 1, [&](const T* x) { return xsimd::select(tail, B::load_unaligned(x), B(T(0))); });
 #pragma GCC unroll 4
   for (int e = 0; e < QL; ++e)
 #pragma GCC unroll 4
@@ -50,7 +55,7 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
 
 template <class T, int QL>
 void small_window_row_co(int64_t co, const T* const* xrow, const T* grow, int64_t gstride,
-                         int64_t kvec, int64_t tail, T* acc) {
+                         int64_t kvec, const xsimd::batch_bool<T, Arch>& tail, T* acc) {
   switch (co) {
     case 1: small_window_row<T, QL, 1>(xrow, grow, gstride, kvec, tail, acc); break;
     case 2: small_window_row<T, QL, 2>(xrow, grow, gstride, kvec, tail, acc); break;
@@ -69,7 +74,8 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t lo = p.pad_lo[v], Sl = p.S[v];
   int64_t outer_taps = 1, outer_pos = 1;
   for (int i = 0; i < v; ++i) outer_taps *= p.K[i], outer_pos *= p.Q[i];
-  const int64_t kvec = ceil_div(Kl, L), kpad = kvec * L, tail = Kl - (kvec - 1) * L;
+  const int64_t kvec = ceil_div(Kl, L), kpad = kvec * L;
+  const xsimd::batch_bool<T, Arch> tail = window_tail_mask<T>(Kl - (kvec - 1) * L);
   // Xp phase rows: position ql reads phase (ql*sl) % rd from index (ql*sl) / rd.
   const int64_t phase_len = ((Ql - 1) * sl) / rd + kpad;
   const int64_t xrow_len = rd * phase_len;  // one lhs row of one n
