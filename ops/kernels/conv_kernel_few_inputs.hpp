@@ -25,30 +25,13 @@ void flat_tile(int64_t mr, const T* const* base, const int64_t* flat_offset, int
 template <class T, int MR, int NV>
 void adjacent_kernel(const T* base, const int64_t* flat_offset, int64_t nk, const T* w,
                      T* dst, int64_t dst_step) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int L = static_cast<int>(B::size);
-  B a[MR][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = B(T(0));
-  for (int64_t k = 0; k < nk; ++k) {
+  constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
+  RegisterTile<T, MR, NV> tile(nullptr, false);
+  for (int64_t k = 0; k < nk; ++k, w += NR) {
     const T* x = base + flat_offset[k];
-    B wv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
-    w += NV * L;
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const B xv(x[r]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) a[r][v] = fma_op(xv, wv[v], a[r][v]);
-    }
+    tile.step(w, [x](int r) { return x[r]; });
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r, dst += dst_step)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst + v * L);
+  tile.store(dst, dst_step);
 }
 
 template <class T, int MR, int NV>

@@ -261,16 +261,21 @@ struct RegisterTile {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
   }
-  __attribute__((always_inline)) void step(const T* const* p, int64_t off, const T* w) {
+  // One reduction step: row r += value(r) * w[0..NR), value(r) called for r = 0..MR-1 in order.
+  template <class RowValue>
+  __attribute__((always_inline)) void step(const T* w, RowValue value) {
     B wv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
-      const B x(p[r][off]);
+      const B x(value(r));
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
     }
+  }
+  __attribute__((always_inline)) void step(const T* const* p, int64_t off, const T* w) {
+    step(w, [&](int r) { return p[r][off]; });
   }
   __attribute__((always_inline)) void store(T* const* dst) const {
 #pragma GCC unroll 16
@@ -278,19 +283,21 @@ struct RegisterTile {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
   }
+  // Rows dst_step apart from dst.
+  __attribute__((always_inline)) void store(T* dst, int64_t dst_step) const {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r, dst += dst_step)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst + v * L);
+  }
 };
 
 // dst[r][0..NR) (+)= sum over taps t < ntaps and c < ci of lhs(t, r, c) * w[t][c][0..NR).
 template <class T, int MR, int NV, bool Offsets, bool UnitC>
 void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* w,
                   T* const* dst, bool accumulate) {
-  using B = xsimd::batch<T, Arch>;
-  constexpr int L = static_cast<int>(B::size);
-  B a[MR][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v] = accumulate ? B::load_unaligned(dst[r] + v * L) : B(T(0));
+  constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
+  RegisterTile<T, MR, NV> tile(dst, accumulate);
   const int64_t cs_all = src.lhs_c;
   for (int64_t t = 0; t < ntaps; ++t) {
     const T* p[MR];
@@ -304,31 +311,20 @@ void micro_kernel(const TileSource<T>& src, int64_t ntaps, int64_t ci, const T* 
         if constexpr (!UnitC) cs[r] = src.cstride[t * MR + r];
       }
     }
-    for (int64_t c = 0; c < ci; ++c) {
-      B wv[NV];
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) wv[v] = B::load_unaligned(w + v * L);
-      w += NV * L;
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        B x;
+    for (int64_t c = 0; c < ci; ++c, w += NR)
+      tile.step(w, [&](int r) {
         if constexpr (UnitC) {
-          x = B(p[r][c]);
+          return p[r][c];
         } else if constexpr (Offsets) {
-          x = B(p[r][c * cs_all]);
+          return p[r][c * cs_all];
         } else {
-          x = B(*p[r]);
+          const T x = *p[r];
           p[r] += cs[r];
+          return x;
         }
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) a[r][v] = fma_op(x, wv[v], a[r][v]);
-      }
-    }
+      });
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) a[r][v].store_unaligned(dst[r] + v * L);
+  tile.store(dst);
 }
 
 // Interior tiles with unit feature stride: one loop over flattened (tap, feature) with
