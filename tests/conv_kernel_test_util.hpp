@@ -181,6 +181,15 @@ inline void check_case(const Case& cs, std::mt19937& rng, const std::vector<Conv
   xlax::kernels::detail::set_conv_path(ConvPath::Auto);
 }
 
+// check_case through the Auto, Avx2 and Generic builds, in double when f64 else in float.
+inline void check_case_in(bool f64, const Case& cs, std::mt19937& rng, int nonfinite = 0) {
+  const std::vector<ConvPath> builds{ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic};
+  if (f64)
+    check_case<double>(cs, rng, builds, nonfinite);
+  else
+    check_case<float>(cs, rng, builds, nonfinite);
+}
+
 inline std::string vec_str(const std::vector<int64_t>& v) {
   std::string s = "(";
   for (auto x : v) s += std::to_string(x) + ",";

@@ -113,10 +113,7 @@ TEST_CASE("conv kernel: few input features", "[conv_kernel]") {
     g.I = pick(1, 3), g.feature_group_count = G, g.C = G * g.I;
     g.O = G * pick(8, 40), g.N = pick(1, 3);
     finish_case(cs, rng, it % 3 == 0 ? 0 : 1);
-    if (it % 2)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
-    else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    check_case_in(it % 2, cs, rng);
   }
 }
 
@@ -147,10 +144,7 @@ TEST_CASE("conv kernel: depthwise geometries", "[conv_kernel]") {
     const int64_t G = pick(4, 70);
     g.I = 1, g.feature_group_count = G, g.C = G, g.O = G, g.N = pick(1, 3);
     finish_case(cs, rng, 1);
-    if (it % 2)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
-    else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    check_case_in(it % 2, cs, rng);
   }
 }
 
@@ -178,10 +172,7 @@ TEST_CASE("conv kernel: few output features over contiguous input features", "[c
     g.I = 16 * pick(1, 3), g.feature_group_count = G, g.C = G * g.I;
     g.O = G * pick(1, 4), g.N = pick(1, 3);
     finish_case(cs, rng, 1);
-    if (it % 2)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
-    else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
+    check_case_in(it % 2, cs, rng);
   }
 }
 
@@ -209,10 +200,7 @@ TEST_CASE("conv kernel: lhs-dilated lines with few output features", "[conv_kern
     g.I = pick(1, 4), g.feature_group_count = 1, g.C = g.I;
     g.O = it % 2 ? 3 : pick(1, 4), g.N = pick(1, 2);
     finish_case(cs, rng, it % 4 == 3 ? 0 : 1);
-    if (it % 3 == 1)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
-    else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 5 == 0 ? 2 : 0);
+    check_case_in(it % 3 == 1, cs, rng, it % 3 != 1 && it % 5 == 0 ? 2 : 0);
   }
 }
 
@@ -242,10 +230,7 @@ TEST_CASE("conv kernel: stride phases side by side", "[conv_kernel]") {
     g.I = pick(1, 20), g.feature_group_count = G, g.C = G * g.I;
     g.O = G * 16 * pick(1, 3), g.N = pick(1, 3);
     finish_case(cs, rng, 1);  // channels-last: a position's block is O floats
-    if (it % 2)
-      check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 4 == 1 ? 2 : 0);
-    else
-      check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, it % 4 == 0 ? 2 : 0);
+    check_case_in(it % 2, cs, rng, it % 4 <= 1 ? 2 : 0);
   }
   xlax::set_num_threads(saved_threads);
 }
