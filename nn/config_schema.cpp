@@ -17,7 +17,9 @@ const std::vector<SectionSpec>& config_sections() {
         {"data", "object", "the dataset"},
         {"training", "object", "loop settings"},
         {"checkpoint", "object", "checkpointing (default none)"}}},
-      {"model", {{"layers", "[object]", "layers applied in order; each has a type and that type's keys"}}},
+      {"model",
+       {{"layers", "[object]", "layers in order; each has a type, that type's keys, and may have a name and inputs"},
+        {"output", "string", "the layer whose output is the model's (default the last)"}}},
       {"optimizer",
        {{"type", "string", "sgd | adam | adamw"},
         {"learning_rate", "number", "peak learning rate (default 1e-3)"},
@@ -65,12 +67,22 @@ const std::vector<SectionSpec>& config_sections() {
   return t;
 }
 
+namespace {
+// Every layer object accepts these besides its own keys.
+std::vector<KeySpec> with_common(std::vector<KeySpec> own) {
+  std::vector<KeySpec> keys{{"type", "string", "the layer type"}};
+  keys.insert(keys.end(), own.begin(), own.end());
+  keys.push_back({"name", "string", "a name for inputs and parameters (default: the layer's index)"});
+  keys.push_back({"inputs", "string | [string]", "earlier layer names or \"input\" (default: the previous layer)"});
+  return keys;
+}
+}  // namespace
+
 const std::vector<SectionSpec>& layer_sections() {
-  static const KeySpec type{"type", "string", "the layer type"};
-  static const std::vector<SectionSpec> t{
+  static const std::vector<SectionSpec> t = [] {
+    std::vector<SectionSpec> own{
       {"Conv",
-       {type,
-        {"features", "int", "output channels (required)"},
+       {{"features", "int", "output channels (required)"},
         {"kernel_size", "[int]", "one per spatial dim; its length sets 1-, 2- or 3-D (required)"},
         {"strides", "int | [int]", "default 1"},
         {"padding", "padding", "SAME | SAME_LOWER | VALID | int | [int] | [[lo, hi], ...] (default SAME)"},
@@ -82,8 +94,7 @@ const std::vector<SectionSpec>& layer_sections() {
         {"bias_init", "string", "default zeros"},
         {"dimension_numbers", "[string] x3", "[lhs, rhs, out], e.g. [\"NCHW\", \"OIHW\", \"NCHW\"] (default channels-last, HWIO)"}}},
       {"ConvTranspose",
-       {type,
-        {"features", "int", "output channels (required)"},
+       {{"features", "int", "output channels (required)"},
         {"kernel_size", "[int]", "one per spatial dim (required)"},
         {"strides", "int | [int]", "upsampling factor (default 1)"},
         {"padding", "padding", "SAME (out = in * stride) | VALID | int | [int] | [[lo, hi], ...] as lax.conv_transpose"},
@@ -96,34 +107,40 @@ const std::vector<SectionSpec>& layer_sections() {
         {"bias_init", "string", "default zeros"},
         {"dimension_numbers", "[string] x3", "as Conv"}}},
       {"Dense",
-       {type,
-        {"features", "int", "output size (required)"},
+       {{"features", "int", "output size (required)"},
         {"use_bias", "bool", "default true"},
         {"kernel_init", "string", "default lecun_normal"},
         {"bias_init", "string", "default zeros"}}},
       {"MaxPool",
-       {type,
-        {"window_shape", "[int]", "one per spatial dim (required)"},
+       {{"window_shape", "[int]", "one per spatial dim (required)"},
         {"strides", "int | [int]", "default window_shape"},
         {"padding", "padding", "default VALID"}}},
       {"AvgPool",
-       {type,
-        {"window_shape", "[int]", "one per spatial dim (required)"},
+       {{"window_shape", "[int]", "one per spatial dim (required)"},
         {"strides", "int | [int]", "default window_shape"},
         {"padding", "padding", "default VALID (padding counts in the average)"}}},
-      {"Flatten", {type}},
-      {"Reshape", {type, {"shape", "[int]", "per-example shape; one -1 allowed (required)"}}},
-      {"Dropout", {type, {"rate", "number", "drop probability in [0, 1) (required)"}}},
+      {"Flatten", {}},
+      {"Reshape", {{"shape", "[int]", "per-example shape; one -1 allowed (required)"}}},
+      {"Dropout", {{"rate", "number", "drop probability in [0, 1) (required)"}}},
       {"BatchNorm",
-       {type, {"momentum", "number", "running-average momentum (default 0.99)"}, {"epsilon", "number", "default 1e-5"}}},
-      {"relu", {type}},
-      {"leaky_relu", {type, {"negative_slope", "number", "default 0.01"}}},
-      {"gelu", {type}},
-      {"tanh", {type}},
-      {"sigmoid", {type}},
-      {"softmax", {type}},
-      {"log_softmax", {type}},
-  };
+       {{"momentum", "number", "running-average momentum (default 0.99)"}, {"epsilon", "number", "default 1e-5"}}},
+      {"relu", {}},
+      {"leaky_relu", {{"negative_slope", "number", "default 0.01"}}},
+      {"gelu", {}},
+      {"tanh", {}},
+      {"sigmoid", {}},
+      {"softmax", {}},
+      {"log_softmax", {}},
+      {"Identity", {}},
+      {"Add", {}},
+      {"Concatenate", {{"axis", "int", "join axis, the batch dimension counted as 0 (default -1; 0 is rejected)"}}},
+      {"GlobalAvgPool", {}},
+      {"GlobalMaxPool", {}},
+      {"Upsample", {{"scale", "int | [int]", "nearest-neighbour factor per spatial dim (required)"}}},
+    };
+    for (auto& section : own) section.keys = with_common(section.keys);
+    return own;
+  }();
   return t;
 }
 
@@ -150,7 +167,8 @@ std::string config_reference() {
     }
   };
   for (auto& s : detail::config_sections()) print(s, s.name == "top level" ? "top level:" : "\"" + s.name + "\":");
-  out += "\nlayer types (model.layers[i].type):\n";
+  out += "\nlayer types (model.layers[i].type; case and underscores do not matter; Add and Concatenate take\n"
+         "2 or more inputs, every other layer 1):\n";
   for (auto& s : detail::layer_sections()) print(s, "  " + s.name);
   return out;
 }

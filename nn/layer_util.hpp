@@ -11,6 +11,15 @@ namespace xlax::nn::detail {
 
 using Pairs = std::vector<std::pair<int64_t, int64_t>>;
 
+// A Graph's error: the node (-1 = the graph as a whole), its label ("Add 'block1_add'"), the
+// field at fault ("name", "inputs", "output"; "" = a shape error of the node) and the rule.
+// what() reads on its own; the config parser rebuilds it as a JSON path.
+struct GraphError : Error {
+  GraphError(int64_t node, std::string label, std::string field, std::string rule);
+  int64_t node;
+  std::string label, field, rule;
+};
+
 [[noreturn]] void shape_error(const std::string& layer, const Shape& input, const std::string& rule);
 // Expands a per-dim option ({} = fill, one value = broadcast) to `rank` values.
 Shape per_dim(const Shape& v, size_t rank, int64_t fill, const std::string& layer, const char* option);

@@ -93,3 +93,36 @@ LayerPtr AvgPool(Shape window, Shape strides, PaddingSpec padding) {
 }
 
 }  // namespace xlax::nn
+
+namespace xlax::nn {
+namespace {
+
+// GlobalAvgPool / GlobalMaxPool: one reduction over every spatial dim, (N, spatial..., C) -> (N, C).
+class GlobalPoolLayer : public Layer {
+ public:
+  explicit GlobalPoolLayer(bool is_max) : is_max_(is_max) {}
+  std::string type() const override { return is_max_ ? "GlobalMaxPool" : "GlobalAvgPool"; }
+  std::string describe() const override { return type() + "()"; }
+  Shape output_shape(const Shape& in) const override {
+    if (in.size() < 3) detail::shape_error(type(), in, "expected (batch, spatial..., channels), rank >= 3");
+    for (size_t d = 1; d + 1 < in.size(); ++d)
+      if (in[d] == 0) detail::shape_error(type(), in, "spatial dims must not be empty");
+    return {in.front(), in.back()};
+  }
+  Tensor apply(const std::vector<Tensor>&, const Tensor& x, Context&) const override {
+    output_shape(x.shape());
+    std::vector<int64_t> axes;
+    for (int64_t d = 1; d + 1 < x.ndim(); ++d) axes.push_back(d);
+    return is_max_ ? max(x, axes) : mean(x, axes);
+  }
+
+ private:
+  bool is_max_;
+};
+
+}  // namespace
+
+LayerPtr GlobalAvgPool() { return std::make_shared<GlobalPoolLayer>(false); }
+LayerPtr GlobalMaxPool() { return std::make_shared<GlobalPoolLayer>(true); }
+
+}  // namespace xlax::nn

@@ -8,43 +8,59 @@
 namespace xlax::nn {
 
 std::string summary(const Config& config) {
+  const Graph& model = *config.model;
   Shape in{1};
   for (auto d : config.data.example_shape()) in.push_back(d);
-  const auto shapes = config.model->layer_output_shapes(in);
+  const auto shapes = model.layer_output_shapes(in);
   auto batchless = [](Shape s) {
     std::string str = to_string(s);
     return "(None" + str.substr(str.find_first_of(",)")) ;
   };
-  std::vector<std::array<std::string, 3>> rows;
+  // A chain (every layer reads the previous one, none named) prints as Keras's Sequential
+  // summary; any other graph gets a column of each node's inputs.
+  bool chain = model.output_node() + 1 == model.nodes().size();
+  for (size_t i = 0; i < model.nodes().size(); ++i)
+    chain = chain && !model.named(i) && model.node_inputs()[i] == std::vector<int>{static_cast<int>(i) - 1};
+  std::vector<std::array<std::string, 4>> rows;
   int64_t total = 0, trainable = 0;
-  for (size_t i = 0; i < config.model->layers().size(); ++i) {
-    const auto& layer = *config.model->layers()[i];
-    Shape layer_in = i == 0 ? in : shapes[i - 1];
-    auto params = layer.init(random::key(0), layer_in);
-    const auto info = layer.param_info();
+  for (size_t i = 0; i < model.nodes().size(); ++i) {
+    const GraphNode& node = model.nodes()[i];
+    std::vector<Shape> node_in;
+    for (int j : model.node_inputs()[i]) node_in.push_back(j < 0 ? in : shapes[j]);
+    auto params = node.layer->init_multi(random::key(0), node_in);
+    const auto info = node.layer->param_info();
     int64_t count = 0;
     for (size_t k = 0; k < params.size(); ++k) {
       count += params[k].size();
       if (info[k].trainable) trainable += params[k].size();
     }
     total += count;
-    rows.push_back({std::to_string(i) + " " + layer.describe(), batchless(shapes[i]), std::to_string(count)});
+    std::string inputs;
+    for (auto& name : node.inputs) inputs += (inputs.empty() ? "" : ", ") + name;
+    if (i == model.output_node() && !chain) inputs += "  -> output";
+    rows.push_back({node.name + " " + node.layer->describe(), batchless(shapes[i]), std::to_string(count), inputs});
   }
-  size_t w0 = 5, w1 = 12;
+  size_t w0 = 5, w1 = 12, w3 = 6;
   for (auto& r : rows) {
     w0 = std::max(w0, r[0].size());
     w1 = std::max(w1, r[1].size());
+    w3 = std::max(w3, r[3].size());
   }
+  const size_t width = w0 + w1 + 14 + (chain ? 0 : w3 + 2);
   std::ostringstream os;
-  const std::string rule(w0 + w1 + 14, '=');
-  os << "Model: Sequential, input " << batchless(in) << "\n" << rule << "\n";
+  os << "Model: " << (chain ? "Sequential" : "Graph") << ", input " << batchless(in);
+  if (!chain) os << ", output '" << model.nodes()[model.output_node()].name << "' " << batchless(shapes[model.output_node()]);
+  os << "\n" << std::string(width, '=') << "\n";
   os << std::left << std::setw(w0 + 2) << "Layer" << std::setw(w1 + 2) << "Output shape" << std::right << std::setw(10)
-     << "Param #" << "\n"
-     << std::string(w0 + w1 + 14, '-') << "\n";
-  for (auto& r : rows)
-    os << std::left << std::setw(w0 + 2) << r[0] << std::setw(w1 + 2) << r[1] << std::right << std::setw(10) << r[2]
-       << "\n";
-  os << rule << "\nTotal params: " << total << "\nTrainable params: " << trainable
+     << "Param #";
+  if (!chain) os << "  Inputs";
+  os << "\n" << std::string(width, '-') << "\n";
+  for (auto& r : rows) {
+    os << std::left << std::setw(w0 + 2) << r[0] << std::setw(w1 + 2) << r[1] << std::right << std::setw(10) << r[2];
+    if (!chain) os << "  " << r[3];
+    os << "\n";
+  }
+  os << std::string(width, '=') << "\nTotal params: " << total << "\nTrainable params: " << trainable
      << "\nNon-trainable params: " << total - trainable << "\n";
   return os.str();
 }

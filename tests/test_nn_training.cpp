@@ -164,8 +164,8 @@ TEST_CASE("config errors name the JSON path and the layer, and never crash", "[n
       {[](json& j) { j["model"]["layers"][0]["dimension_numbers"] = "NCW"; },
        "config: model.layers[0].dimension_numbers (layer 0, Conv): expected a list of 3 strings"},
       {[](json& j) { j["model"]["layers"][0]["dimension_numbers"] = {"NCW", "OIW", "NWC"}; j["model"]["layers"][0]["padding"] = "VALID"; },
-       "config: model: layer 0 (Conv) with inferred input shape (1, 32, 1): Conv: input shape (1, 32, 1): spatial dim 0 is "
-       "too small"},
+       "config: model.layers[0] (layer 0, Conv): with inferred input shape (1, 32, 1): Conv: input shape (1, 32, 1): "
+       "spatial dim 0 is too small"},
       {[](json& j) { j["model"]["layers"][0].erase("features"); }, "config: model.layers[0].features (layer 0, Conv): is required"},
       {[](json& j) { j["model"]["layers"][0]["features"] = 0; }, "model.layers[0].features (layer 0, Conv): must be >= 1"},
       {[](json& j) { j["model"]["layers"][2]["type"] = "Swish"; }, "config: model.layers[2].type (layer 2): unknown layer type 'Swish'"},
@@ -176,10 +176,10 @@ TEST_CASE("config errors name the JSON path and the layer, and never crash", "[n
       {[](json& j) { j["model"]["layers"][0]["feature_group_count"] = 3; },
        "config: model.layers[0] (layer 0, Conv): Conv: feature_group_count=3 must divide features=4"},
       {[](json& j) { j["model"]["layers"][0]["features"] = 6; j["model"]["layers"][0]["feature_group_count"] = 2; },
-       "config: model: layer 0 (Conv) with inferred input shape (1, 32, 1): Conv: input shape (1, 32, 1): feature_group_count=2 "
+       "config: model.layers[0] (layer 0, Conv): with inferred input shape (1, 32, 1): Conv: input shape (1, 32, 1): feature_group_count=2 "
        "must divide the input channels (1)"},
       {[](json& j) { j["model"]["layers"].insert(j["model"]["layers"].begin(), json{{"type", "Flatten"}}); },
-       "config: model: layer 1 (Conv) with inferred input shape (1, 32): Conv: input shape (1, 32): expected rank 3"},
+       "config: model.layers[1] (layer 1, Conv): with inferred input shape (1, 32): Conv: input shape (1, 32): expected rank 3"},
       {[](json& j) { j["model"]["layers"].erase(5); }, "must be (batch, classes) for classification"},
       {[](json& j) { j["model"]["layers"] = json::array(); }, "config: model.layers: expected a non-empty list"},
       {[](json& j) { j["optimizer"]["type"] = "rmsprop"; }, "config: optimizer.type: 'rmsprop' is not one of sgd, adam, adamw"},

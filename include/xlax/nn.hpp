@@ -63,6 +63,15 @@ class Layer {
   }
   virtual Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context& ctx) const = 0;
   virtual std::string describe() const { return type(); }   // "Conv(features=32, kernel_size=(3, 3))"
+
+  // Multi-input layers (Add, Concatenate) take two or more inputs, every other layer one.
+  // A Graph calls the *_multi forms; their defaults require exactly one input and forward
+  // to the one-input forms above, and multi-input layers override them.
+  virtual bool multi_input() const { return false; }
+  virtual Shape output_shape_multi(const std::vector<Shape>& input_shapes) const;
+  virtual std::vector<Tensor> init_multi(const random::Key& key, const std::vector<Shape>& input_shapes,
+                                         DType dtype = DType::float32) const;
+  virtual Tensor apply_multi(const std::vector<Tensor>& params, const std::vector<Tensor>& inputs, Context& ctx) const;
 };
 using LayerPtr = std::shared_ptr<const Layer>;
 
@@ -118,23 +127,71 @@ LayerPtr Activation(const std::string& name, double negative_slope = 0.01);
 const std::vector<std::string>& activation_names();
 LayerPtr Dropout(double rate);
 LayerPtr BatchNorm(double momentum = 0.99, double epsilon = 1e-5);  // over all but the last axis
+LayerPtr Identity();
+// Elementwise sum of two or more inputs of equal shape (no broadcasting).
+LayerPtr Add();
+// Two or more inputs joined along `axis`, counted with the batch dimension as 0 (negative
+// from the end; axis 0, the batch, is rejected); the other dimensions must agree.
+LayerPtr Concatenate(int64_t axis = -1);
+// Mean / max over the spatial dims of channels-last input: (N, spatial..., C) -> (N, C).
+LayerPtr GlobalAvgPool();
+LayerPtr GlobalMaxPool();
+// Nearest-neighbour upsampling of channels-last input: each spatial dim d grows scale[d]
+// times. One value applies to every spatial dim.
+LayerPtr Upsample(Shape scale);
 
-class Sequential : public Layer {
+// ---- models: graphs of layers ----------------------------------------------------------
+
+// One node of a Graph: a layer, its name and the names of the nodes it reads.
+struct GraphNode {
+  LayerPtr layer;
+  std::string name;                   // "" = the node's index ("3")
+  std::vector<std::string> inputs;    // earlier node names or "input"; {} = the previous node
+};
+
+// A directed acyclic graph of layers, in the order the nodes are given (each reads only
+// the model input, "input", or earlier nodes). The model output is the last node, or the
+// node named `output`. Parameters are named "<node name>.<param>" and node i initialises
+// with the i-th of split(key, nodes + 1), so a chain of unnamed nodes is exactly the
+// Sequential of its layers. The constructor rejects (xlax::Error naming the node): a
+// duplicate or reserved name, an unknown or later input (cycles), the wrong number of
+// inputs, and a node whose output nothing uses. Shape errors (a merge whose inputs
+// disagree) name the node and the shapes when output_shape or init sees the input shape.
+class Graph : public Layer {
  public:
-  explicit Sequential(std::vector<LayerPtr> layers);
-  std::string type() const override { return "Sequential"; }
-  std::vector<ParamInfo> param_info() const override;   // "<index>.<name>"
+  explicit Graph(std::vector<GraphNode> nodes, std::string output = "");
+  std::string type() const override { return "Graph"; }
+  std::vector<ParamInfo> param_info() const override;
   Shape output_shape(const Shape& input_shape) const override;
   std::vector<Tensor> init(const random::Key& key, const Shape& input_shape,
                            DType dtype = DType::float32) const override;
   Tensor apply(const std::vector<Tensor>& params, const Tensor& x, Context& ctx) const override;
-  const std::vector<LayerPtr>& layers() const { return layers_; }
-  std::vector<Shape> layer_output_shapes(const Shape& input_shape) const;
-  size_t param_offset(size_t layer) const { return offsets_[layer]; }
+
+  const std::vector<GraphNode>& nodes() const { return nodes_; }        // names and inputs filled in
+  const std::vector<LayerPtr>& layers() const { return layers_; }        // one per node
+  const std::vector<std::vector<int>>& node_inputs() const { return inputs_; }  // indices; -1 = input
+  size_t output_node() const { return output_; }
+  std::vector<Shape> layer_output_shapes(const Shape& input_shape) const;   // one per node
+  size_t param_offset(size_t node) const { return offsets_[node]; }
+  bool named(size_t node) const { return named_[node]; }   // a name was given
 
  private:
+  template <class F>
+  void for_each_node(const Shape& input_shape, F&& run) const;   // shapes in order, errors naming the node
+  std::vector<GraphNode> nodes_;
   std::vector<LayerPtr> layers_;
-  std::vector<size_t> offsets_;  // first param index of each layer, plus the total
+  std::vector<bool> named_;
+  std::vector<std::vector<int>> inputs_;
+  std::vector<int> last_use_;    // the last node reading each node's output (-1: none)
+  std::vector<size_t> offsets_;  // first param index of each node, plus the total
+  size_t output_ = 0;
+};
+
+// A chain: the Graph of unnamed nodes, each reading the previous one.
+class Sequential : public Graph {
+ public:
+  explicit Sequential(std::vector<LayerPtr> layers);
+  std::string type() const override { return "Sequential"; }
 };
 
 // ---- losses (mean over the batch) ----------------------------------------------------
@@ -245,8 +302,8 @@ struct CheckpointConfig {
 
 struct Config {
   int schema_version = 1;
-  std::shared_ptr<Sequential> model;
-  std::vector<std::string> layer_types;   // per layer, as written
+  std::shared_ptr<Graph> model;
+  std::vector<std::string> layer_types;   // per layer, canonical ("Conv", "relu")
   std::string loss = "softmax_cross_entropy";   // | mse | binary_cross_entropy
   OptimizerPtr optimizer;
   std::string optimizer_name;
