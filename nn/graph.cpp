@@ -33,7 +33,7 @@ Tensor Layer::apply_multi(const std::vector<Tensor>& params, const std::vector<T
 namespace detail {
 GraphError::GraphError(int64_t node, std::string label, std::string field, std::string rule)
     : Error(node < 0 ? "Graph: " + field + ": " + rule
-                     : field.empty() ? "layer " + std::to_string(node) + " (" + label + ") " + rule
+                     : field.empty() ? "Graph: layer " + std::to_string(node) + " (" + label + "): " + rule
                                      : "Graph: layer " + std::to_string(node) + " (" + label + "): " + field + ": " + rule),
       node(node), label(std::move(label)), field(std::move(field)), rule(std::move(rule)) {}
 }  // namespace detail
@@ -110,7 +110,7 @@ Graph::Graph(std::vector<GraphNode> nodes, std::string output) : nodes_(std::mov
     }
   for (size_t i = 0; i < nodes_.size(); ++i)
     if (!reached[i] && !read[i])
-      throw detail::GraphError(static_cast<int64_t>(i), label_of(nodes_[i], named_[i]), "inputs",
+      throw detail::GraphError(static_cast<int64_t>(i), label_of(nodes_[i], named_[i]), "",
                                "the output of this layer is used by no other layer (only the model output, the last "
                                "layer or model.output, may be unused)");
   last_use_.assign(nodes_.size(), -1);

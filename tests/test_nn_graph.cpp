@@ -12,6 +12,7 @@
 using namespace xlax;
 using namespace xlax::nn;
 using Catch::Matchers::Contains;
+#include "core/graph.hpp"
 #include "nn_test_util.hpp"
 
 using namespace nn_test;
@@ -204,7 +205,7 @@ TEST_CASE("Graph in C++: every rejection names the layer and the rule", "[nn][gr
   rejects({{Conv(c), "a", {}}, {Add(), "b", {}}}, "", "Add takes 2 or more inputs, got 1");
   rejects({{Conv(c), "a", {}}, {Activation("relu"), "b", {"a", "input"}}}, "", "relu takes exactly 1 input, got 2");
   rejects({{Conv(c), "a", {}}, {Activation("relu"), "b", {"input"}}}, "",
-          "layer 0 (Conv 'a'): inputs: the output of this layer is used by no other layer");
+          "layer 0 (Conv 'a'): the output of this layer is used by no other layer");
   rejects({{Conv(c), "a", {}}, {Activation("relu"), "b", {}}}, "a", "layer 1 (relu 'b')");
   rejects({{Conv(c), "a", {}}}, "z", "output: 'z' is not a layer name");
   rejects({{Conv(c), "a", {}}}, "input", "the model input cannot be the output");
@@ -214,7 +215,7 @@ TEST_CASE("Graph in C++: every rejection names the layer and the rule", "[nn][gr
   // shape errors name the node and the shapes of its inputs with their sources
   Graph g({{Conv(c), "a", {}}, {MaxPool({2, 2}), "p", {}}, {Add(), "s", {"a", "p"}}});
   CHECK_THROWS_WITH(g.output_shape({1, 4, 4, 1}),
-                    Contains("layer 2 (Add 's') with input shapes (1, 4, 4, 2) from 'a', (1, 2, 2, 2) from 'p'") &&
+                    Contains("layer 2 (Add 's'): with input shapes (1, 4, 4, 2) from 'a', (1, 2, 2, 2) from 'p'") &&
                         Contains("input 1 has shape (1, 2, 2, 2), input 0 has (1, 4, 4, 2)"));
 }
 
@@ -316,7 +317,7 @@ TEST_CASE("graph config errors name the JSON path and the layer", "[nn][graph][c
       {[&](json& j) { layer(j, 7)["inputs"] = {"block1_add", "stem"}; },
        "config: model.layers[7].inputs (layer 7, relu 'block1_out'): relu takes exactly 1 input, got 2"},
       {[&](json& j) { layer(j, 10)["inputs"] = {"down", "block1_out"}; },
-       "config: model.layers[9].inputs (layer 9, Upsample 'up'): the output of this layer is used by no other layer"},
+       "config: model.layers[9] (layer 9, Upsample 'up'): the output of this layer is used by no other layer"},
       {[&](json& j) { layer(j, 6)["inputs"] = {"block1_conv2", "down"}; },
        "config: model.layers[6].inputs (layer 6, Add 'block1_add'): 'down' is this layer or a later one"},
       {[&](json& j) { layer(j, 10)["inputs"] = {"down", "block1_out", "up"}; },
@@ -325,7 +326,7 @@ TEST_CASE("graph config errors name the JSON path and the layer", "[nn][graph][c
       {[&](json& j) { layer(j, 10)["axis"] = 0; }, "config: model.layers[10] (layer 10, Concatenate 'cat'): Concatenate: axis 0 is the batch"},
       {[&](json& j) { layer(j, 9)["scale"] = {2, 2, 2}; }, "config: model.layers[9] (layer 9, Upsample 'up'): with inferred input shape (1, 6, 6, 6): Upsample: input shape (1, 6, 6, 6): Upsample: scale has 3 entries"},
       {[&](json& j) { j["model"]["output"] = "cat"; },
-       "config: model.layers[13].inputs (layer 13, Dense 'head'): the output of this layer is used by no other layer"},
+       "config: model.layers[13] (layer 13, Dense 'head'): the output of this layer is used by no other layer"},
       {[&](json& j) { j["model"]["layers"].erase(13); }, "config: model: the model output (1, 10) must be (batch, classes)"},
       {[&](json& j) { j["model"]["output"] = "gpa"; }, "config: model.output: 'gpa' is not a layer name"},
       {[&](json& j) { j["model"]["output"] = "input"; }, "config: model.output: 'input' is not a layer name (the model input cannot be the output)"},
@@ -353,4 +354,29 @@ TEST_CASE("graph config errors name the JSON path and the layer", "[nn][graph][c
   layer(j, 6)["type"] = "add";
   layer(j, 10)["type"] = "CONCATENATE";
   CHECK(parse_config(j.dump()).layer_types[12] == "GlobalAvgPool");
+}
+
+// Graph evaluation adds no passes: a named node's output is the layer's own tensor, an Add
+// of two conv outputs is one elementwise node reading them, a Concatenate one node that
+// copies each input once.
+TEST_CASE("graph: Add and Concatenate are one node over their inputs", "[nn][graph]") {
+  ConvOptions c = conv3x3(4);
+  c.use_bias = false;
+  for (const std::string merge : {"add", "concatenate"}) {
+    INFO(merge);
+    Graph g({{Conv(c), "a", {"input"}},
+             {Conv(c), "b", {"input"}},
+             {merge == "add" ? Add() : Concatenate(), "m", {"a", "b"}}});
+    std::vector<Tensor> p = g.init(random::key(0), {2, 6, 6, 3});
+    Context ctx;
+    Tensor y = g.apply(p, random::normal(random::key(1), {2, 6, 6, 3}), ctx);
+    const auto& node = *y.node();
+    REQUIRE(node.prim);
+    CHECK(node.prim->name() == merge);
+    REQUIRE(node.inputs.size() == 2);
+    for (auto& in : node.inputs) {
+      REQUIRE(in->prim);
+      CHECK(in->prim->name() == "conv_general_dilated");
+    }
+  }
 }

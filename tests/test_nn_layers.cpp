@@ -389,9 +389,9 @@ TEST_CASE("Sequential: parameter names, shape errors naming the layer and inferr
   auto p = model.init(random::key(0), {2, 8, 8, 1});
   CHECK(p[2].shape() == Shape{64, 3});
   CHECK_THROWS_WITH(model.output_shape({2, 8, 8}),
-                    Contains("layer 0 (Conv) with inferred input shape (2, 8, 8)") && Contains("expected rank 4"));
+                    Contains("layer 0 (Conv): with inferred input shape (2, 8, 8)") && Contains("expected rank 4"));
   Sequential bad({Flatten(), Conv(c)});
-  CHECK_THROWS_WITH(bad.output_shape({2, 8, 8, 1}), Contains("layer 1 (Conv) with inferred input shape (2, 64)"));
+  CHECK_THROWS_WITH(bad.output_shape({2, 8, 8, 1}), Contains("layer 1 (Conv): with inferred input shape (2, 64)"));
   CHECK_THROWS_WITH(model.apply(p, rnd({2, 8, 8}, 1), *std::make_unique<Context>()), Contains("layer 0 (Conv)"));
 }
 
