@@ -4,6 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 #include <xlax/xlax.hpp>
 
 namespace nn_test {
@@ -18,5 +22,27 @@ inline Tensor apply(const xlax::nn::LayerPtr& layer, const std::vector<Tensor>& 
   xlax::nn::Context ctx;
   ctx.train = train;
   return layer->apply(p, x, ctx);
+}
+
+// A config edit and the message its parse error must contain.
+struct ConfigErrorCase {
+  std::function<void(nlohmann::json&)> edit;
+  std::string expected;
+};
+// Each edit of `base` must make parse_config throw an xlax::Error containing its message.
+inline void check_config_errors(const nlohmann::json& base, const std::vector<ConfigErrorCase>& cases) {
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i << ": " << cases[i].expected);
+    nlohmann::json j = base;
+    cases[i].edit(j);
+    bool threw = false;
+    try {
+      xlax::nn::parse_config(j.dump());
+    } catch (const xlax::Error& e) {
+      threw = true;
+      CHECK_THAT(std::string(e.what()), Catch::Matchers::Contains(cases[i].expected));
+    }
+    CHECK(threw);
+  }
 }
 }  // namespace nn_test

@@ -295,12 +295,8 @@ TEST_CASE("graph config errors name the JSON path and the layer", "[nn][graph][c
   using nlohmann::json;
   const json base = json::parse(kResidualConfig);
   REQUIRE_NOTHROW(parse_config(base.dump()));
-  struct Case {
-    std::function<void(json&)> edit;
-    std::string expected;
-  };
   auto layer = [](json& j, int i) -> json& { return j["model"]["layers"][i]; };
-  std::vector<Case> cases = {
+  std::vector<ConfigErrorCase> cases = {
       {[&](json& j) { layer(j, 6)["inputs"] = {"block1_conv2", "stem_rleu"}; },
        "config: model.layers[6].inputs (layer 6, Add 'block1_add'): unknown layer 'stem_rleu'"},
       {[&](json& j) { layer(j, 6)["inputs"] = {"block1_conv2", "cat"}; },
@@ -335,19 +331,7 @@ TEST_CASE("graph config errors name the JSON path and the layer", "[nn][graph][c
       {[&](json& j) { layer(j, 12)["name"] = "gap"; layer(j, 12)["inputz"] = "cat"; },
        "config: model.layers[12].inputz (layer 12, GlobalAvgPool 'gap'): unknown key 'inputz'"},
   };
-  for (size_t i = 0; i < cases.size(); ++i) {
-    INFO("case " << i << ": " << cases[i].expected);
-    json j = base;
-    cases[i].edit(j);
-    bool threw = false;
-    try {
-      parse_config(j.dump());
-    } catch (const Error& e) {
-      threw = true;
-      CHECK_THAT(std::string(e.what()), Contains(cases[i].expected));
-    }
-    CHECK(threw);
-  }
+  check_config_errors(base, cases);
   // layer types are found ignoring case and underscores
   json j = base;
   layer(j, 12)["type"] = "global_avg_pool";

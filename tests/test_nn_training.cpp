@@ -142,11 +142,7 @@ TEST_CASE("config errors name the JSON path and the layer, and never crash", "[n
   using nlohmann::json;
   const json base = json::parse(kSmallConfig);
   REQUIRE_NOTHROW(parse_config(base.dump()));
-  struct Case {
-    std::function<void(json&)> edit;
-    std::string expected;
-  };
-  std::vector<Case> cases = {
+  std::vector<ConfigErrorCase> cases = {
       {[](json& j) { j.erase("schema_version"); }, "config: schema_version: is required"},
       {[](json& j) { j["schema_version"] = 2; }, "unsupported version 2"},
       {[](json& j) { j["modle"] = 1; }, "config: modle: unknown key 'modle'"},
@@ -197,19 +193,7 @@ TEST_CASE("config errors name the JSON path and the layer, and never crash", "[n
       {[](json& j) { j["loss"] = "hinge"; }, "config: loss: 'hinge' is not one of"},
       {[](json& j) { j["checkpoint"] = {{"dir", 5}}; }, "config: checkpoint.dir: expected a string, got integer 5"},
   };
-  for (size_t i = 0; i < cases.size(); ++i) {
-    INFO("case " << i << ": " << cases[i].expected);
-    json j = base;
-    cases[i].edit(j);
-    bool threw = false;
-    try {
-      parse_config(j.dump());
-    } catch (const Error& e) {
-      threw = true;
-      CHECK_THAT(std::string(e.what()), Contains(cases[i].expected));
-    }
-    CHECK(threw);
-  }
+  check_config_errors(base, cases);
   CHECK_THROWS_WITH(parse_config("{\"schema_version\": 1, "), Contains("config: not valid JSON"));
   CHECK_THROWS_WITH(parse_config("[1, 2]"), Contains("expected an object"));
   CHECK_THROWS_WITH(load_config("/nonexistent/config.json"), Contains("cannot open"));
