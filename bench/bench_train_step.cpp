@@ -2,7 +2,8 @@
 // forward pass with the loss, value_and_grad (forward + backward), and the optimizer update
 // given evaluated gradients, each timed as its own eval, next to the whole step as
 // `xlax train` runs it (one eval of loss, gradients, update and BatchNorm statistics).
-// Batches are the config's first training examples at its batch_size.
+// Batches are the config's first training examples at its batch_size; for reconstruct tasks
+// the parts run on the clean batch (the whole step adds the config's input noise).
 // Usage: bench_train_step CONFIG.json [--steps N (default 20)] [--threads T]
 #include <xlax/autodiff.hpp>
 #include <xlax/core.hpp>
