@@ -2,6 +2,7 @@
 // Little-endian C-order float32 ('<f4'), float64 ('<f8'), int32 ('<i4') and bool ('|b1').
 // The header is a Python dict literal; the small parser below reads exactly the three keys
 // NumPy writes (descr, fortran_order, shape). Assumes a little-endian host (x86, arm64).
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdio>
@@ -143,6 +144,15 @@ const char* descr_of(DType d) {
   return "?";
 }
 
+// "float64" for the dtypes Tensor has, NumPy's descr for the others.
+std::string descr_name(const std::string& descr) {
+  if (descr == "<f4" || descr == "=f4") return "float32";
+  if (descr == "<f8" || descr == "=f8") return "float64";
+  if (descr == "<i4" || descr == "=i4") return "int32";
+  if (descr == "|b1") return "bool";
+  return "'" + descr + "'";
+}
+
 uint32_t read_le(const std::string& bytes, size_t pos, int n) {
   uint32_t v = 0;
   for (int i = n - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[pos + i]);
@@ -151,10 +161,16 @@ uint32_t read_le(const std::string& bytes, size_t pos, int n) {
 
 }  // namespace
 
-Tensor load_npy(const std::string& path) {
+NpyArray read_npy(const std::string& path, bool header_only) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("load_npy: cannot open '" + path + "' for reading");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.seekg(0, std::ios::end);
+  const int64_t file_size = static_cast<int64_t>(in.tellg());
+  in.seekg(0);
+  // The prelude and header come first; the data only when asked for (header_only reads
+  // a shape without loading a data set).
+  std::string bytes(static_cast<size_t>(std::min<int64_t>(file_size, 12)), '\0');
+  in.read(&bytes[0], static_cast<std::streamsize>(bytes.size()));
   if (bytes.size() < kMagicLen + 2 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
     throw Error("load_npy: " + path + ": not a .npy file (missing \\x93NUMPY magic)");
   const int major = static_cast<unsigned char>(bytes[6]);
@@ -173,27 +189,52 @@ Tensor load_npy(const std::string& path) {
     throw Error("load_npy: " + path + ": unsupported format version " + std::to_string(major) + "." +
                 std::to_string(minor) + " (1.0, 2.0 and 3.0 are supported)");
   }
-  if (bytes.size() < prelude + header_len)
+  if (file_size < static_cast<int64_t>(prelude + header_len))
     throw Error("load_npy: " + path + ": truncated file (header of " + std::to_string(header_len) +
-                " bytes, file has " + std::to_string(bytes.size()) + ")");
-  const std::string text = bytes.substr(prelude, header_len);
+                " bytes, file has " + std::to_string(file_size) + ")");
+  std::string text(header_len, '\0');
+  in.seekg(static_cast<std::streamoff>(prelude));
+  in.read(&text[0], header_len);
   Header h = HeaderParser(text, path).parse();
-  const DType dtype = dtype_of_descr(h.descr, path);
   if (h.fortran_order)
     throw Error("load_npy: " + path + ": fortran_order=True is not supported (save a C-ordered array, e.g. "
                 "np.ascontiguousarray)");
+  NpyArray a;
+  a.shape = h.shape;
+  a.descr = h.descr;
+  if (!h.descr.empty() && h.descr[0] == '>')
+    throw Error("load_npy: " + path + ": big-endian dtype '" + h.descr + "' is not supported (little-endian only)");
+  if (h.descr.size() < 3 || (h.descr[0] != '<' && h.descr[0] != '|' && h.descr[0] != '='))
+    throw Error("load_npy: " + path + ": dtype '" + h.descr + "' is not supported (little-endian numbers only)");
+  const std::string digits = h.descr.substr(2);
+  if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string::npos)
+    throw Error("load_npy: " + path + ": dtype '" + h.descr + "' is not supported (little-endian numbers only)");
+  a.itemsize = std::stoi(digits);
   const int64_t count = detail::shape_size(h.shape);
-  const int64_t data_bytes = count * itemsize(dtype);
-  const size_t available = bytes.size() - prelude - header_len;
-  if (static_cast<int64_t>(available) < data_bytes)
-    throw Error("load_npy: " + path + ": truncated file (shape " + to_string(h.shape) + " " + to_string(dtype) +
-                " needs " + std::to_string(data_bytes) + " data bytes, found " + std::to_string(available) + ")");
-  Tensor t = detail::make_leaf(h.shape, dtype);
-  if (data_bytes > 0) std::memcpy(t.node()->data->ptr, bytes.data() + prelude + header_len, data_bytes);
+  if (a.itemsize > 0 && count > (int64_t{1} << 62) / a.itemsize)
+    throw Error("load_npy: " + path + ": shape " + to_string(h.shape) + " is too large");
+  a.data_bytes = count * a.itemsize;
+  const int64_t available = file_size - static_cast<int64_t>(prelude + header_len);
+  if (available < a.data_bytes)
+    throw Error("load_npy: " + path + ": truncated file (shape " + to_string(h.shape) + " " + descr_name(h.descr) + " needs " +
+                std::to_string(a.data_bytes) + " data bytes, found " + std::to_string(available) + ")");
+  if (!header_only && a.data_bytes > 0) {
+    a.data.resize(static_cast<size_t>(a.data_bytes));
+    in.read(&a.data[0], static_cast<std::streamsize>(a.data_bytes));
+    if (in.gcount() != a.data_bytes) throw Error("load_npy: " + path + ": read failed");
+  }
+  return a;
+}
+
+Tensor load_npy(const std::string& path) {
+  NpyArray a = read_npy(path);
+  const DType dtype = dtype_of_descr(a.descr, path);
+  Tensor t = detail::make_leaf(a.shape, dtype);
+  if (a.data_bytes > 0) std::memcpy(t.node()->data->ptr, a.data.data(), static_cast<size_t>(a.data_bytes));
   if (dtype == DType::bool_) {
     // only 0/1 bytes are valid bools
     auto* p = t.node()->ptr<unsigned char>();
-    for (int64_t i = 0; i < count; ++i) p[i] = p[i] != 0;
+    for (int64_t i = 0; i < a.data_bytes; ++i) p[i] = p[i] != 0;
   }
   return t;
 }

@@ -2,12 +2,15 @@
 // step, the epoch and the config text. Loading matches tensors by name and shape.
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <unistd.h>
 
 #include "nn/layer_util.hpp"
 
 namespace xlax::nn {
 namespace fs = std::filesystem;
+
+std::string best_checkpoint_path(const CheckpointConfig& c) { return c.dir + "/ckpt_best.safetensors"; }
 
 std::string checkpoint_path(const CheckpointConfig& c, int64_t epoch) {
   char name[64];
@@ -53,7 +56,7 @@ void prune_checkpoints(const CheckpointConfig& c) {
     if (e >= 0) found.push_back({e, entry.path()});
     // temp files of killed saves (ours are renamed or removed before we get here)
     const auto tmp = name.find(".safetensors.tmp.");
-    if (name.rfind("ckpt_epoch_", 0) == 0 && tmp != std::string::npos && name.find(own_temp) == std::string::npos)
+    if (name.rfind("ckpt_", 0) == 0 && tmp != std::string::npos && name.find(own_temp) == std::string::npos)
       fs::remove(entry.path(), ec);
   }
   std::sort(found.rbegin(), found.rend());
@@ -82,10 +85,34 @@ void save_checkpoint(const std::string& path, const Config& config, const TrainS
                 {"step", std::to_string(state.opt.step)},
                 {"optimizer", config.optimizer_name},
                 {"config", config.text}};
+  const RunState& r = state.run;
+  auto num = [](double v) {
+    char b[40];
+    std::snprintf(b, sizeof b, "%.17g", v);
+    return std::string(b);
+  };
+  t.metadata["run_id"] = r.run_id;
+  t.metadata["run_state"] = num(r.lr_scale) + " " + num(r.plateau_best) + " " + std::to_string(r.plateau_wait) + " " +
+                            std::to_string(r.plateau_epochs) + " " + num(r.stop_best) + " " + std::to_string(r.stop_wait) +
+                            " " + std::to_string(r.stop_epochs) + " " + num(r.best_metric) + " " +
+                            std::to_string(r.best_epoch) + " " + (r.stopped ? "1" : "0");
+  std::string classes;
+  for (auto& c : config.data.class_names) classes += (classes.empty() ? "" : "\n") + c;
+  if (!classes.empty()) t.metadata["class_names"] = classes;
   save_safetensors(path, t);
 }
 
-TrainState load_checkpoint(const std::string& path, const Config& config) {
+std::vector<std::string> checkpoint_class_names(const std::string& path) {
+  NamedTensors t = load_safetensors(path);
+  std::vector<std::string> out;
+  auto it = t.metadata.find("class_names");
+  if (it == t.metadata.end()) return out;
+  std::stringstream ss(it->second);
+  for (std::string line; std::getline(ss, line);) out.push_back(line);
+  return out;
+}
+
+TrainState load_checkpoint(const std::string& path, const Config& config, bool params_only) {
   NamedTensors t = load_safetensors(path);
   auto fail = [&](const std::string& why) -> Error { return Error("load_checkpoint: '" + path + "': " + why); };
   if (t.metadata["format"] != "xlax-checkpoint") throw fail("not an xlax checkpoint (metadata format is missing)");
@@ -105,14 +132,28 @@ TrainState load_checkpoint(const std::string& path, const Config& config) {
     by_name.erase(it);
   };
   for (size_t i = 0; i < info.size(); ++i) take("params/" + info[i].name, s.params[i]);
-  for (size_t k = 0; k < s.opt.slots.size(); ++k)
-    for (size_t i = 0; i < info.size(); ++i) take("opt/" + s.opt.slot_names[k] + "/" + info[i].name, s.opt.slots[k][i]);
+  if (params_only) {
+    for (auto it = by_name.begin(); it != by_name.end();) it = it->first.rfind("opt/", 0) == 0 ? by_name.erase(it) : std::next(it);
+  } else {
+    for (size_t k = 0; k < s.opt.slots.size(); ++k)
+      for (size_t i = 0; i < info.size(); ++i) take("opt/" + s.opt.slot_names[k] + "/" + info[i].name, s.opt.slots[k][i]);
+  }
   if (!by_name.empty()) throw fail("unexpected tensor '" + by_name.begin()->first + "' (another model or optimizer?)");
   try {
     s.epoch = std::stoll(t.metadata.at("epoch"));
     s.opt.step = std::stoll(t.metadata.at("step"));
   } catch (const std::exception&) {
     throw fail("metadata epoch/step missing or not integers");
+  }
+  s.run.run_id = t.metadata.count("run_id") ? t.metadata["run_id"] : "";
+  if (t.metadata.count("run_state")) {
+    std::stringstream ss(t.metadata["run_state"]);
+    RunState& r = s.run;
+    int stopped = 0;
+    ss >> r.lr_scale >> r.plateau_best >> r.plateau_wait >> r.plateau_epochs >> r.stop_best >> r.stop_wait >>
+        r.stop_epochs >> r.best_metric >> r.best_epoch >> stopped;
+    if (ss.fail() || !(r.lr_scale > 0)) throw fail("metadata run_state is malformed");
+    r.stopped = stopped != 0;
   }
   std::vector<Tensor> all = s.params;
   for (auto& slot : s.opt.slots) all.insert(all.end(), slot.begin(), slot.end());

@@ -81,9 +81,16 @@ class Reader {
     if (!v.is_string()) fail(sub(key), "expected a string, got " + type_name(v));
     return v.get<std::string>();
   }
+  // Case-insensitive ("Adam" = "adam"); returns the option as listed.
   std::string choice(const std::string& key, const std::string& def, const std::vector<std::string>& options) const {
-    std::string s = string(key, def);
-    if (std::find(options.begin(), options.end(), s) == options.end()) {
+    const std::string s = string(key, def);
+    auto lower = [](std::string v) {
+      std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+      return v;
+    };
+    for (auto& o : options)
+      if (lower(o) == lower(s)) return o;
+    {
       std::string all;
       for (auto& o : options) all += (all.empty() ? "" : ", ") + o;
       fail(sub(key), "'" + s + "' is not one of " + all);
@@ -161,7 +168,9 @@ Reader section_reader(const json& parent, const std::string& key, const std::str
 std::shared_ptr<Graph> parse_model(const Reader& model, std::vector<std::string>& layer_types);
 // Rethrows a Graph's error as a config error naming the JSON path of the node.
 [[noreturn]] void throw_config_error(const GraphError& e);
-void parse_data(const Reader& data, DataConfig& out);
+// Relative paths in data resolve from source_dir; task decides whether labels are required.
+void parse_data(const Reader& data, DataConfig& out, const std::string& source_dir, const std::string& task);
+std::string resolve_path(const std::string& source_dir, const std::string& path);
 void parse_optimizer(const Reader& optimizer, Config& out);   // also the schedule's peak lr
 void parse_schedule(const Reader& schedule, Config& out);
 void parse_training(const Reader& training, TrainingConfig& out);

@@ -56,14 +56,45 @@ std::pair<Shape, std::vector<uint8_t>> read_idx(const std::string& path) {
   return {dims, std::vector<uint8_t>(raw.begin() + offset, raw.end())};
 }
 
+namespace {
+Shape idx_example_from(const Shape& dims, const std::string& path) {
+  if (dims.size() == 2) return {dims[1], 1};                    // (N, L): 1-D signals
+  if (dims.size() == 3) return {dims[1], dims[2], 1};           // (N, H, W): grey images
+  if (dims.size() == 4) return {dims[1], dims[2], dims[3]};     // (N, H, W, C)
+  throw Error("read_idx: '" + path + "' holds a " + std::to_string(dims.size()) + "-D array " + to_string(dims) +
+              "; images must be (N, H, W) or (N, H, W, C)");
+}
+}  // namespace
+
+Shape idx_example_shape(const std::string& images_path) {
+  gzFile f = gzopen(images_path.c_str(), "rb");
+  if (!f) throw Error("read_idx: cannot open '" + images_path + "'");
+  uint8_t head[4 + 4 * 255];
+  const int got = gzread(f, head, 4);
+  Shape dims;
+  bool ok = got == 4 && head[0] == 0 && head[1] == 0 && head[2] == 0x08;
+  if (ok) {
+    const int want = 4 * head[3];
+    ok = gzread(f, head + 4, static_cast<unsigned>(want)) == want;
+    for (int i = 0; ok && i < head[3]; ++i) {
+      const uint8_t* p = &head[4 + 4 * i];
+      dims.push_back((int64_t(p[0]) << 24) | (int64_t(p[1]) << 16) | (int64_t(p[2]) << 8) | int64_t(p[3]));
+    }
+  }
+  gzclose(f);
+  if (!ok) throw Error("read_idx: '" + images_path + "' is not an unsigned-byte IDX file (bad or truncated header)");
+  return idx_example_from(dims, images_path);
+}
+
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path) {
   auto [idims, pixels] = read_idx(images_path);
   auto [ldims, labels] = read_idx(labels_path);
-  if (idims.size() != 3 || ldims.size() != 1 || idims[0] != ldims[0])
+  const Shape example = idx_example_from(idims, images_path);
+  if (ldims.size() != 1 || idims[0] != ldims[0])
     throw Error("load_idx_dataset: images " + to_string(idims) + " and labels " + to_string(ldims) +
-                " do not describe the same number of 2-D images");
+                " do not describe the same number of examples");
   Dataset d;
-  d.example_shape = {idims[1], idims[2], 1};
+  d.example_shape = example;
   d.x.resize(pixels.size());
   for (size_t i = 0; i < pixels.size(); ++i) d.x[i] = pixels[i] / 255.0f;
   d.labels.assign(labels.begin(), labels.end());

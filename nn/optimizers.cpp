@@ -112,7 +112,14 @@ double Schedule::operator()(int64_t step) const {
     const double t = std::min(1.0, static_cast<double>(step - warmup_steps) / span);
     return lr * (final_fraction + (1 - final_fraction) * 0.5 * (1 + std::cos(M_PI * t)));
   }
-  throw Error("Schedule: unknown kind '" + kind + "' (constant, step or cosine)");
+  if (kind == "multistep") {
+    double out = lr;
+    for (auto m : milestones)
+      if (step >= m) out *= gamma;
+    return out;
+  }
+  if (kind == "reduce_on_plateau") return lr;  // the trainer applies its multiplier
+  throw Error("Schedule: unknown kind '" + kind + "' (constant, step, cosine, multistep or reduce_on_plateau)");
 }
 
 }  // namespace xlax::nn

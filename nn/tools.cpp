@@ -103,7 +103,7 @@ std::vector<std::string> gradcheck(const Config& config, int64_t batch, double a
     try {
       check_grads(f, {params[i]}, 1, atol, rtol, 1e-7);
     } catch (const Error& e) {
-      throw Error("gradcheck: parameter " + info[i].name + " " + to_string(params[i].shape()) + ": " + e.what());
+      throw GradientMismatch("gradcheck: parameter " + info[i].name + " " + to_string(params[i].shape()) + ": " + e.what());
     }
     report.push_back(info[i].name + " " + to_string(params[i].shape()) + ": ok");
   }

@@ -123,7 +123,15 @@ TEST_CASE("configs: the example files parse and build the intended models", "[nn
   CHECK(c.optimizer_name == "adam");
   CHECK(c.schedule.lr == 1e-3);
   CHECK(c.training.batch_size == 64);
-  CHECK(c.training.epochs == 5);
+  CHECK(c.training.epochs == 12);
+  // relative paths resolve from the config's folder, whatever the current directory
+  CHECK(c.checkpoint.dir == XLAX_SOURCE_DIR "/examples/runs/fashion_mnist_cnn");
+  CHECK(c.training.metrics_file == XLAX_SOURCE_DIR "/examples/runs/fashion_mnist_cnn/metrics.jsonl");
+  CHECK(c.data.validation_fraction == 0.1);
+  REQUIRE(c.data.augment.size() == 1);
+  CHECK(c.data.augment[0].padding == 2);
+  CHECK(c.training.early_stopping_patience == 3);
+  CHECK(c.checkpoint.keep_best == "val_acc");
   const std::string table = summary(c);
   CHECK_THAT(table, Contains("(None, 7, 7, 64)") && Contains("Total params: 421642"));
   for (const char* name : {"fashion_mnist_denoise_ae", "synthetic_conv1d", "synthetic_conv3d"}) {
@@ -160,8 +168,8 @@ TEST_CASE("config errors name the JSON path and the layer, and never crash", "[n
       {[](json& j) { j["model"]["layers"][0]["dimension_numbers"] = "NCW"; },
        "config: model.layers[0].dimension_numbers (layer 0, Conv): expected a list of 3 strings"},
       {[](json& j) { j["model"]["layers"][0]["dimension_numbers"] = {"NCW", "OIW", "NWC"}; j["model"]["layers"][0]["padding"] = "VALID"; },
-       "config: model.layers[0] (layer 0, Conv): with inferred input shape (1, 32, 1): Conv: input shape (1, 32, 1): "
-       "spatial dim 0 is too small"},
+       "config: model.layers[0].dimension_numbers (layer 0): the lhs spec 'NCW' is not channels-last, but the data are "
+       "channels-last"},
       {[](json& j) { j["model"]["layers"][0].erase("features"); }, "config: model.layers[0].features (layer 0, Conv): is required"},
       {[](json& j) { j["model"]["layers"][0]["features"] = 0; }, "model.layers[0].features (layer 0, Conv): must be >= 1"},
       {[](json& j) { j["model"]["layers"][2]["type"] = "Swish"; }, "config: model.layers[2].type (layer 2): unknown layer type 'Swish'"},

@@ -23,7 +23,7 @@ std::vector<double> mosaic(const std::vector<float>& v, int count, size_t h, siz
 std::vector<std::string> save_reconstructions(nn::Trainer& trainer, const std::vector<Tensor>& params,
                                               const std::string& dir, int count) {
   const nn::Dataset& test = trainer.test_data();
-  if (test.example_shape.size() != 3) return {};  // images only
+  if (test.example_shape.size() != 3 || test.example_shape[2] != 1) return {};  // grey images only
   count = static_cast<int>(std::min<int64_t>(count, test.size()));
   std::vector<int64_t> order(count);
   for (int i = 0; i < count; ++i) order[i] = i;

@@ -58,7 +58,17 @@ template <class T>
 Tensor asarray(const T* data, const Shape& shape);  // copies; T = float, double, int32_t
 template <class T>
 std::vector<T> to_vector(const Tensor& t);  // row-major, evaluates, converts to T
-Tensor load_npy(const std::string& path);   // float32 / float64 .npy
+Tensor load_npy(const std::string& path);   // float32 / float64 / int32 / bool .npy
+// A .npy file's header and raw little-endian bytes, for dtypes Tensor lacks (uint8, int64):
+// descr is NumPy's ('<f4', '|u1', '<i8'); the file's size is checked against the header
+// before anything is allocated; header_only leaves data empty.
+struct NpyArray {
+  Shape shape;
+  std::string descr;
+  int64_t itemsize = 0, data_bytes = 0;
+  std::string data;
+};
+NpyArray read_npy(const std::string& path, bool header_only = false);
 void save_npy(const std::string& path, const Tensor& t);  // atomic (temp file + rename)
 
 Tensor zeros(const Shape&, DType = DType::float32);

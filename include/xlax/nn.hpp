@@ -226,10 +226,16 @@ OptimizerPtr Adam(double b1 = 0.9, double b2 = 0.999, double eps = 1e-8, double 
 OptimizerPtr AdamW(double b1 = 0.9, double b2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2);  // decoupled
 
 struct Schedule {
-  std::string kind = "constant";   // constant | step | cosine
+  std::string kind = "constant";   // constant | step | cosine | multistep | reduce_on_plateau
   double lr = 1e-3;
   int64_t step_size = 1000;        // step: multiply by gamma every step_size steps
   double gamma = 0.1;
+  std::vector<int64_t> milestones; // multistep: multiply by gamma after each of these steps
+  // reduce_on_plateau: the trainer multiplies lr by `factor` when `metric` has not improved
+  // for `patience` epochs (the multiplier lives in TrainState and in checkpoints).
+  std::string metric = "val_loss", mode = "min";
+  double factor = 0.1, min_delta = 0;
+  int64_t patience = 2;
   int64_t warmup_steps = 0;        // cosine: linear from 0 to lr, then cosine to lr * final_fraction
   int64_t decay_steps = 0;         // cosine: 0 = the rest of training (the trainer fills it in)
   double final_fraction = 0;
@@ -243,14 +249,37 @@ struct Dataset {
   std::vector<float> x;            // n * prod(example_shape), row-major
   std::vector<int32_t> labels;     // n (may be empty for unlabelled data)
   int64_t num_classes = 0;
+  std::vector<std::string> class_names;   // image folders: the sorted subfolder names
   int64_t size() const;
   int64_t example_size() const;
 };
 
 // IDX (MNIST format) file, gzip-compressed or plain: returns dims and the uint8 payload.
 std::pair<Shape, std::vector<uint8_t>> read_idx(const std::string& path);
-// images-idx3 + labels-idx1: pixels scaled to [0, 1], shape (rows, cols, 1).
+// IDX images (N, H, W) or (N, H, W, C) + labels (N,): pixels scaled to [0, 1], example
+// shape (H, W, 1) or (H, W, C).
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path);
+Shape idx_example_shape(const std::string& images_path);   // reads the header only
+// .npy x (N, spatial..., C) uint8 (scaled to [0, 1]) / float32 / float64 and y (N,)
+// integer labels ("" = none).
+Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path);
+Shape npy_example_shape(const std::string& x_path);        // reads the header only
+// A PNG, JPEG or BMP file as height*width*channels floats in [0, 1] (channels 1 = grey,
+// 3 = RGB), resized bilinearly to height x width, or an error when resize is false.
+std::vector<float> load_image(const std::string& path, int64_t height, int64_t width, int64_t channels,
+                              bool resize = true);
+std::vector<float> decode_image(const std::string& bytes, const std::string& name, int64_t height, int64_t width,
+                                int64_t channels, bool resize = true);
+// One subfolder of images per class; classes = the sorted subfolder names (or the given
+// list, so a test folder uses the training set's classes).
+std::vector<std::string> image_folder_classes(const std::string& dir);
+Dataset load_image_folder(const std::string& dir, int64_t height, int64_t width, int64_t channels,
+                          bool resize = true, const std::vector<std::string>& classes = {});
+Dataset subset(const Dataset& d, const std::vector<int64_t>& indices);
+// {train, validation}: a seeded random fraction of d becomes the validation set.
+std::pair<Dataset, Dataset> split_validation(const Dataset& d, double fraction, uint64_t seed);
+// Throws an Error naming `what` and the bytes when a set would take over half the memory.
+void check_fits_memory(const std::string& what, int64_t bytes);
 // kinds: "waves1d" (length 32, 1 channel), "images2d" (12x12x1), "blobs3d" (8x8x8x1).
 Dataset synthetic_dataset(const std::string& kind, int64_t n, int64_t num_classes, uint64_t seed);
 void normalize(Dataset& d, double mean, double std);
@@ -258,6 +287,29 @@ std::vector<int64_t> shuffled_indices(int64_t n, uint64_t seed, int64_t epoch);
 // A batch of the given examples: x (B, example_shape...) and labels int32 (B,).
 std::pair<Tensor, Tensor> make_batch(const Dataset& d, const std::vector<int64_t>& indices,
                                      int64_t begin, int64_t end, DType dtype = DType::float32);
+
+// Training-batch augmentation. Each example's draws depend only on (seed, epoch, the
+// example's index in the data set), so a resumed run or a batch split across processes
+// sees the same ones. Values are in pixel units ([0, 1]) before normalisation.
+struct Augment {
+  std::string type;                // random_crop | random_flip | gaussian_noise | random_erasing
+  int64_t padding = 0;             // random_crop: zero pixels padded on every spatial side
+  bool horizontal = true, vertical = false;   // random_flip: last / second-last spatial axis
+  double std = 0;                  // gaussian_noise
+  double probability = 0.5;        // random_erasing
+};
+struct AugmentSettings {
+  std::vector<Augment> augments;
+  uint64_t seed = 0;
+  double mean = 0, std = 1;        // the data's normalisation, to pad with pixel 0
+};
+// Augments one example in place: geometric transforms apply to input and target (target
+// may be null), noise and erasing to the input only.
+void augment_example(const AugmentSettings& a, const Shape& example_shape, int64_t epoch, int64_t index,
+                     float* input, float* target);
+// make_batch with augmentation: {inputs, labels} or, with reconstruct, {inputs, targets}.
+std::pair<Tensor, Tensor> make_augmented_batch(const Dataset& d, const std::vector<int64_t>& indices, int64_t begin,
+                                               int64_t end, const AugmentSettings& a, int64_t epoch, bool reconstruct);
 
 // ---- safetensors ---------------------------------------------------------------------
 
@@ -272,10 +324,24 @@ NamedTensors load_safetensors(const std::string& path);
 
 // ---- configs -------------------------------------------------------------------------
 
+// Relative paths are resolved from the config file's folder while parsing: the fields
+// below hold usable paths.
 struct DataConfig {
-  std::string source = "fashion_mnist";   // fashion_mnist | idx | synthetic
-  std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::string source = "fashion_mnist";   // fashion_mnist | idx | npy | image_folder | synthetic
+  std::string dir = "/usr/share/datasets/fashion-mnist";   // image_folder: training images
   std::string train_images, train_labels, test_images, test_labels;   // idx
+  std::string x, y, test_x, test_y;       // npy
+  std::string test_dir;                   // image_folder
+  int64_t image_height = 0, image_width = 0, channels = 1;
+  bool resize = true;
+  std::vector<std::string> class_names;   // image_folder: read from dir while parsing
+  double validation_fraction = 0;         // > 0: split off the training set
+  std::string validation_x, validation_y, validation_dir;   // or a separate set
+  std::vector<Augment> augment;
+  Shape shape;                            // the example shape, found while parsing
+  bool has_validation() const {
+    return validation_fraction > 0 || !validation_x.empty() || !validation_dir.empty();
+  }
   std::string kind;                       // synthetic
   int64_t train_size = 0, test_size = 0;  // 0 = all (synthetic: required)
   int64_t num_classes = 10;
@@ -291,13 +357,18 @@ struct TrainingConfig {
   int64_t max_steps_per_epoch = 0;        // 0 = all
   std::string metrics_file;               // JSONL, one line per epoch; "" = none
   std::string task = "classify";          // classify | reconstruct (targets = clean inputs)
-  std::string output_dir;                 // reconstruct: PNGs of noisy / output / clean
+  std::string output_dir;                 // PNGs: curves, confusion matrix, reconstructions
+  // early stopping (patience 0 = off): stop after `patience` epochs without improvement
+  std::string early_stopping_metric = "val_loss", early_stopping_mode = "min";
+  int64_t early_stopping_patience = 0;
+  double early_stopping_min_delta = 0;
 };
 
 struct CheckpointConfig {
   std::string dir;                        // "" = no checkpoints
   int64_t every_epochs = 1;
   int64_t keep = 2;                       // newest files kept
+  std::string keep_best;                  // metric: also keep ckpt_best.safetensors ("" = off)
 };
 
 struct Config {
@@ -313,10 +384,16 @@ struct Config {
   CheckpointConfig checkpoint;
   std::string text;                       // the JSON as read (stored in checkpoints)
   std::string source_dir;                 // relative paths in the config resolve from here
+  std::vector<std::string> warnings;      // legal but probably wrong ("softmax before ...")
 };
 // Errors name the JSON path ("model.layers[2].kernel_size") and the layer index.
-Config parse_config(const std::string& json_text, const std::string& source_dir = ".");
-Config load_config(const std::string& path);
+// JSON with // and /* */ comments allowed; enum strings are case-insensitive. Relative
+// paths (data, checkpoint.dir, metrics_file, output_dir) resolve from source_dir.
+// overrides: "training.batch_size=128" (a JSON value, or a bare string) set before
+// parsing, as if written in the file.
+Config parse_config(const std::string& json_text, const std::string& source_dir = ".",
+                    const std::vector<std::string>& overrides = {});
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 std::string config_reference();           // every accepted key per section and layer type
 
 // ---- training ------------------------------------------------------------------------
@@ -324,14 +401,36 @@ std::string config_reference();           // every accepted key per section and 
 struct EpochMetrics {
   int64_t epoch = 0;                      // 1-based
   double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0;
+  bool validation = false;                // true: val_* were measured and test_* were not
+  double val_loss = 0, val_acc = 0;
+  double learning_rate = 0;               // of the epoch's last update
+  double metric(const std::string& name) const;   // "val_loss", "test_acc", ...
   double seconds = 0, images_per_s = 0;
   int64_t step = 0;                       // optimizer steps done
+};
+
+// Everything a resumed run needs beyond the tensors; saved in checkpoint metadata.
+struct RunState {
+  std::string run_id;                     // names the run a checkpoint folder belongs to
+  double lr_scale = 1;                    // reduce_on_plateau's multiplier
+  double plateau_best = 0;                // best metric so far (valid when plateau_epochs >= 0)
+  int64_t plateau_wait = 0, plateau_epochs = 0;   // epochs without improvement, epochs seen
+  double stop_best = 0, best_metric = 0;  // early stopping's best; keep_best's best
+  int64_t stop_wait = 0, stop_epochs = 0, best_epoch = 0;
+  bool stopped = false;                   // early stopping ended the run
 };
 
 struct TrainState {
   std::vector<Tensor> params;
   OptState opt;
   int64_t epoch = 0;                      // completed epochs
+  RunState run;
+};
+
+// A non-finite loss: the run stops, naming the step; checkpoints already written stay.
+class NonFiniteLoss : public Error {
+ public:
+  using Error::Error;
 };
 
 struct TrainCallbacks {
@@ -350,8 +449,9 @@ class Trainer {
  public:
   explicit Trainer(Config config);
   const Config& config() const { return config_; }
-  const Dataset& train_data();            // loaded on first use
+  const Dataset& train_data();            // loaded on first use (without the validation part)
   const Dataset& test_data();
+  const Dataset* validation_data();       // null without data.validation
   TrainState init_state() const;
   // Runs epochs state.epoch+1 .. epochs; checkpoints as configured.
   std::vector<EpochMetrics> fit(TrainState& state, const TrainCallbacks& callbacks = {});
@@ -361,23 +461,53 @@ class Trainer {
   // One optimizer step on a batch; returns the loss and the accuracy of the batch (classify).
   std::pair<double, double> step(TrainState& state, const Tensor& x, const Tensor& y, int64_t global_step);
   std::vector<Tensor> predict(const std::vector<Tensor>& params, const Tensor& x) const;
+  // confusion[true_class * classes + predicted_class] counts on d.
+  std::vector<int64_t> confusion_matrix(const std::vector<Tensor>& params, const Dataset& d, int64_t batch = 1000);
 
  private:
   Config config_;
-  std::unique_ptr<Dataset> train_, test_;
+  std::unique_ptr<Dataset> train_, test_, validation_;
+  void load_train_and_validation();
   std::vector<bool> trainable_;
 };
 
 // Checkpoint: params "params/<name>", optimizer slots "opt/<slot>/<name>", metadata with
 // step, epoch, optimizer and the config text.
 void save_checkpoint(const std::string& path, const Config& config, const TrainState& state);
-TrainState load_checkpoint(const std::string& path, const Config& config);
+// params_only: the optimizer slots are not needed (eval, predict) and are skipped.
+TrainState load_checkpoint(const std::string& path, const Config& config, bool params_only = false);
+std::string best_checkpoint_path(const CheckpointConfig& c);   // <dir>/ckpt_best.safetensors
+std::vector<std::string> checkpoint_class_names(const std::string& path);   // image folders' classes
+
+// The checkpoint folder contract. A run holds a FolderLock on its folder (an flock on
+// <dir>/.xlax.lock, released by the kernel if the process dies): a second run on the
+// same folder gets an Error. A fresh run refuses a folder that list_checkpoints finds
+// non-empty (resume, overwrite or choose another folder); run ids are in the metadata.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& dir);   // creates dir; throws if it is locked
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+std::vector<std::string> list_checkpoints(const std::string& dir);   // ckpt_*.safetensors, sorted
+void remove_checkpoints(const std::string& dir);                     // for --overwrite
+void remove_stale_temp_files(const std::string& dir);                // of killed saves
 std::string checkpoint_path(const CheckpointConfig& c, int64_t epoch);
 std::string newest_checkpoint(const std::string& dir);   // "" if none
 void prune_checkpoints(const CheckpointConfig& c);        // keeps the newest c.keep
 
+// A gradient that disagrees with finite differences (other errors stay plain Errors).
+class GradientMismatch : public Error {
+ public:
+  using Error::Error;
+};
 // Float64 gradient check of every parameter tensor on a small batch, along random
-// directions (check_grads). Returns one line per parameter; throws Error on a mismatch.
+// directions (check_grads). Returns one line per parameter; throws GradientMismatch on a
+// mismatch.
 std::vector<std::string> gradcheck(const Config& config, int64_t batch = 2, double atol = 1e-6,
                                    double rtol = 1e-4);
 
