@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "plot.hpp"
@@ -63,20 +64,26 @@ std::string save_confusion_matrix(const std::string& dir, const std::vector<int6
   if (k == 0 || counts.size() != k * k) throw std::invalid_argument("save_confusion_matrix: counts must be k x k");
   std::filesystem::create_directories(dir);
   std::vector<double> share(k * k, 0.0);
-  int64_t total = 0, correct = 0;
   for (size_t r = 0; r < k; ++r) {
     int64_t row = 0;
     for (size_t c = 0; c < k; ++c) row += counts[r * k + c];
     for (size_t c = 0; c < k; ++c) share[r * k + c] = row ? static_cast<double>(counts[r * k + c]) / row : 0.0;
-    total += row;
-    correct += counts[r * k + r];
   }
   const int cell = k <= 10 ? 56 : std::max(14, 560 / static_cast<int>(k));
   const double font = std::min(14.0, cell * 0.3);
   int label_w = 0;
   for (auto& n : class_names) label_w = std::max(label_w, plot::text_width(n, 14));
   const int left = label_w + 60, top = 60, grid = cell * static_cast<int>(k);
-  plot::Image img(left + grid + 30, top + grid + label_w + 70);
+  int64_t total = 0, correct = 0;
+  for (size_t r = 0; r < k; ++r)
+    for (size_t c = 0; c < k; ++c) {
+      total += counts[r * k + c];
+      if (r == c) correct += counts[r * k + c];
+    }
+  char title[96];
+  std::snprintf(title, sizeof title, "confusion matrix, test set: %lld of %lld correct (%.2f %%)",
+                static_cast<long long>(correct), static_cast<long long>(total), total ? 100.0 * correct / total : 0.0);
+  plot::Image img(std::max(left + grid + 30, plot::text_width(title, 16) + 40), top + grid + label_w + 70);
   const plot::Image cells = plot::render_cells(share, k, k, plot::Colormap::viridis, 0, 1, cell);
   img.paste(cells, left, top);
   for (size_t r = 0; r < k; ++r)
@@ -92,10 +99,7 @@ std::string save_confusion_matrix(const std::string& dir, const std::vector<int6
     plot::draw_text(img, class_names[i], left + static_cast<int>(i) * cell + cell / 2, top + grid + 8, 14,
                     plot::colours::text, plot::HAlign::right, plot::VAlign::middle, true);
   }
-  char title[96];
-  std::snprintf(title, sizeof title, "confusion matrix, test set: %lld of %lld correct (%.2f %%)",
-                static_cast<long long>(correct), static_cast<long long>(total), total ? 100.0 * correct / total : 0.0);
-  plot::draw_text(img, title, left, 28, 16, plot::colours::text, plot::HAlign::left, plot::VAlign::middle);
+  plot::draw_text(img, title, 20, 28, 16, plot::colours::text, plot::HAlign::left, plot::VAlign::middle);
   plot::draw_text(img, "true class (rows)", 18, top + grid / 2, 14, plot::colours::text, plot::HAlign::centre,
                   plot::VAlign::middle, true);
   plot::draw_text(img, "predicted class (columns)", left + grid / 2, img.height() - 16, 14, plot::colours::text,
