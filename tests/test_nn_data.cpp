@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "nn_test_util.hpp"
-#include "plot.hpp"
 
 using namespace xlax;
 using namespace xlax::nn;
@@ -43,6 +42,31 @@ json npy_config() {
                          {"type": "gaussian_noise", "std": 0.05}, {"type": "random_erasing", "probability": 0.5}]},
     "training": {"epochs": 2, "batch_size": 16, "seed": 3, "metrics_file": "run/metrics.jsonl"},
     "checkpoint": {"dir": "run"}})");
+}
+
+// A 24-bit BMP (rows bottom-up, padded to 4 bytes) of grey values, written by hand so
+// the test needs no image writer.
+void write_bmp(const std::string& path, int width, int height, const std::vector<uint8_t>& grey) {
+  const int row = (3 * width + 3) / 4 * 4, size = 54 + row * height;
+  std::vector<uint8_t> b(static_cast<size_t>(size), 0);
+  auto put32 = [&](int at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[static_cast<size_t>(at + i)] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  b[0] = 'B';
+  b[1] = 'M';
+  put32(2, static_cast<uint32_t>(size));
+  put32(10, 54);
+  put32(14, 40);
+  put32(18, static_cast<uint32_t>(width));
+  put32(22, static_cast<uint32_t>(height));
+  b[26] = 1;
+  b[28] = 24;
+  put32(34, static_cast<uint32_t>(row * height));
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c)
+        b[static_cast<size_t>(54 + (height - 1 - y) * row + 3 * x + c)] = grey[static_cast<size_t>(y * width + x)];
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), size);
 }
 
 }  // namespace
@@ -139,10 +163,11 @@ TEST_CASE("image folders: sorted class names, resizing, and errors for bad folde
     for (int c = 0; c < 2; ++c) {
       const std::string sub = dir + "/" + split + "/" + (c ? "zebra" : "apple");
       fs::create_directories(sub);
-      for (int k = 0; k < 6; ++k) {
-        plot::Image img(10, 12, c ? plot::colours::white : plot::colours::black);
-        img.fill_rect(k, k, 3, 3, plot::Rgb{128, 128, 128});
-        plot::save_png(sub + "/" + std::to_string(k) + ".png", img);
+      for (int k = 0; k < 6; ++k) {  // 10 wide, 12 high: black or white with a grey square
+        std::vector<uint8_t> grey(120, c ? 255 : 0);
+        for (int y = k; y < k + 3; ++y)
+          for (int x = k; x < k + 3; ++x) grey[static_cast<size_t>(y * 10 + x)] = 128;
+        write_bmp(sub + "/" + std::to_string(k) + ".bmp", 10, 12, grey);
       }
     }
   json j = json::parse(R"({"schema_version": 1,
@@ -176,7 +201,7 @@ TEST_CASE("image folders: sorted class names, resizing, and errors for bad folde
   fs::rename(dir + "/train/zebra", dir + "/zebra_away");
   fs::create_directories(dir + "/train/zebra");
   CHECK_THROWS_WITH(Trainer(parse_config(j.dump(), dir)).train_data(),
-                    Contains("class folder '" + dir + "/train/zebra' holds no .png"));
+                    Contains("class folder '" + dir + "/train/zebra' holds no .png, .jpg, .jpeg or .bmp files"));
   CHECK_THROWS_WITH(parse_config(j.dump(), dir + "/nowhere"), Contains("config: data.dir: image_folder: '"));
 }
 
