@@ -4,19 +4,15 @@
 #include <cmath>
 
 #include "nn/layer_util.hpp"
+#include "nn/seeded_random.hpp"
 
 namespace xlax::nn {
 namespace {
 
-uint64_t splitmix(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-double uniform(uint64_t& s) { return (splitmix(s) >> 11) * (1.0 / 9007199254740992.0); }
+using detail::splitmix64;
+double uniform(uint64_t& s) { return detail::uniform01(s); }
 int64_t uniform_int(uint64_t& s, int64_t lo, int64_t hi) {  // [lo, hi]
-  return lo + static_cast<int64_t>(splitmix(s) % static_cast<uint64_t>(hi - lo + 1));
+  return lo + static_cast<int64_t>(splitmix64(s) % static_cast<uint64_t>(hi - lo + 1));
 }
 
 // An example (spatial..., C) seen as its spatial dims and channel count.
@@ -72,7 +68,7 @@ void augment_example(const AugmentSettings& a, const Shape& example_shape, int64
   const size_t rank = l.spatial.size();
   uint64_t state = a.seed * 0xd1342543de82ef95ULL + static_cast<uint64_t>(epoch) * 0x9e3779b97f4a7c15ULL +
                    static_cast<uint64_t>(index) * 0xbf58476d1ce4e5b9ULL + 0x61756731ULL;
-  splitmix(state);
+  splitmix64(state);
   const float zero_pixel = static_cast<float>((0 - a.mean) / a.std);  // pixel value 0, normalised
   std::vector<float> scratch(static_cast<size_t>(l.pixels * l.channels));
   for (const Augment& aug : a.augments) {

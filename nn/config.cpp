@@ -99,14 +99,14 @@ Config parse_config(const std::string& text, const std::string& source_dir, cons
   c.training.metrics_file = resolve_path(source_dir, c.training.metrics_file);
   c.training.output_dir = resolve_path(source_dir, c.training.output_dir);
   c.checkpoint.dir = resolve_path(source_dir, c.checkpoint.dir);
-  for (const std::string* metric : {&c.training.early_stopping_metric, &c.checkpoint.keep_best, &c.schedule.metric})
-    if (metric->rfind("val_", 0) == 0 && !c.data.has_validation() &&
-        (metric != &c.training.early_stopping_metric || c.training.early_stopping_patience > 0) &&
-        (metric != &c.schedule.metric || c.schedule.kind == "reduce_on_plateau"))
-      top.fail(metric == &c.checkpoint.keep_best ? "checkpoint.keep_best"
-               : metric == &c.schedule.metric    ? "schedule.metric"
-                                                 : "training.early_stopping.metric",
-               "'" + *metric + "' needs data.validation (a fraction such as 0.1, or a separate set)");
+  // Run control that watches a val_* metric needs a validation set.
+  auto needs_validation = [&](bool used, const std::string& metric, const std::string& key) {
+    if (used && metric.rfind("val_", 0) == 0 && !c.data.has_validation())
+      top.fail(key, "'" + metric + "' needs data.validation (a fraction such as 0.1, or a separate set)");
+  };
+  needs_validation(c.training.early_stopping_patience > 0, c.training.early_stopping_metric, "training.early_stopping.metric");
+  needs_validation(true, c.checkpoint.keep_best, "checkpoint.keep_best");
+  needs_validation(c.schedule.kind == "reduce_on_plateau", c.schedule.metric, "schedule.metric");
   if (!c.checkpoint.keep_best.empty() && c.checkpoint.dir.empty())
     top.fail("checkpoint.keep_best", "needs checkpoint.dir");
   if (c.loss == "softmax_cross_entropy" && !c.layer_types.empty() && c.layer_types.back() == "softmax")

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "nn/layer_util.hpp"
+#include "nn/seeded_random.hpp"
 
 namespace xlax::nn {
 
@@ -17,13 +18,8 @@ int64_t Dataset::size() const {
 }
 
 namespace {
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-double uniform01(uint64_t& state) { return (splitmix64(state) >> 11) * (1.0 / 9007199254740992.0); }
+using detail::splitmix64;
+using detail::uniform01;
 double gaussian(uint64_t& state) {  // Box-Muller
   const double u = 1.0 - uniform01(state), v = uniform01(state);
   return std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v);

@@ -55,17 +55,20 @@ void read_labels(const NpyArray& a, std::vector<int32_t>& out, const std::string
 }
 }  // namespace
 
-Shape npy_example_shape(const std::string& x_path) {
-  NpyArray a = read_npy(x_path, true);
-  if (a.shape.size() < 2)
-    throw Error("load_npy_dataset: '" + x_path + "' has shape " + to_string(a.shape) +
+namespace {
+Shape example_of(const NpyArray& header, const std::string& x_path) {
+  if (header.shape.size() < 2)
+    throw Error("load_npy_dataset: '" + x_path + "' has shape " + to_string(header.shape) +
                 "; x must be (N, spatial..., channels), e.g. (N, 28, 28, 1)");
-  return Shape(a.shape.begin() + 1, a.shape.end());
+  return Shape(header.shape.begin() + 1, header.shape.end());
 }
+}  // namespace
+
+Shape npy_example_shape(const std::string& x_path) { return example_of(read_npy(x_path, true), x_path); }
 
 Dataset load_npy_dataset(const std::string& x_path, const std::string& y_path) {
   NpyArray header = read_npy(x_path, true);
-  const Shape example = npy_example_shape(x_path);
+  const Shape example = example_of(header, x_path);
   const int64_t count = checked_product(header.shape, "load_npy_dataset: '" + x_path + "'");
   check_fits_memory("data '" + x_path + "' (shape " + to_string(header.shape) + ")", count * 4);
   if (header.descr != "|u1" && header.descr != "<f4" && header.descr != "<f8")

@@ -13,18 +13,10 @@
 #include <sstream>
 
 #include "nn/layer_util.hpp"
+#include "nn/seeded_random.hpp"
 
 namespace xlax::nn {
-namespace {
-
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
+using detail::mix;
 
 Trainer::Trainer(Config config) : config_(std::move(config)) {
   if (!config_.model || !config_.optimizer) throw Error("Trainer: the config has no model or optimizer");
@@ -195,6 +187,34 @@ void truncate_metrics(const std::string& path, int64_t epochs_done) {
   std::filesystem::rename(tmp, path);
 }
 }  // namespace
+
+std::vector<EpochMetrics> read_metrics(const std::string& path, int64_t max_epoch) {
+  std::vector<EpochMetrics> out;
+  std::ifstream in(path);
+  for (std::string line; in && std::getline(in, line);) {
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      EpochMetrics m;
+      m.epoch = j.at("epoch").get<int64_t>();
+      if (m.epoch > max_epoch) continue;
+      m.step = j.value("step", int64_t{0});
+      m.train_loss = j.value("train_loss", 0.0);
+      m.train_acc = j.value("train_acc", 0.0);
+      m.validation = j.contains("val_loss");
+      m.val_loss = j.value("val_loss", 0.0);
+      m.val_acc = j.value("val_acc", 0.0);
+      m.test_loss = j.value("test_loss", 0.0);
+      m.test_acc = j.value("test_acc", 0.0);
+      m.learning_rate = j.value("learning_rate", 0.0);
+      m.seconds = j.value("seconds", 0.0);
+      m.images_per_s = j.value("images_per_s", 0.0);
+      out.push_back(m);
+    } catch (const std::exception&) {
+      continue;  // an empty line, or one cut by a crash
+    }
+  }
+  return out;
+}
 
 std::vector<EpochMetrics> Trainer::fit(TrainState& state, const TrainCallbacks& cb) {
   const Dataset& train = train_data();

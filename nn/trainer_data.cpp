@@ -2,16 +2,12 @@
 // inside num_classes, the example shape the model was built for), normalised, and the
 // validation set split off or loaded.
 #include "nn/layer_util.hpp"
+#include "nn/seeded_random.hpp"
 
 namespace xlax::nn {
 namespace {
 
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+using detail::mix;
 
 enum class Split { train, test, validation };
 

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -74,36 +73,6 @@ void print_epoch(const EpochMetrics& m, bool classify) {
   std::fflush(stdout);
 }
 
-// Metrics of the epochs a resumed run already has, for the learning curves.
-std::vector<EpochMetrics> read_history(const std::string& metrics_file) {
-  std::vector<EpochMetrics> out;
-  if (metrics_file.empty()) return out;
-  std::FILE* f = std::fopen(metrics_file.c_str(), "r");
-  if (!f) return out;
-  char line[4096];
-  while (std::fgets(line, sizeof line, f)) {
-    EpochMetrics m;
-    auto number = [&](const char* key, double& into) {
-      const std::string k = std::string("\"") + key + "\":";
-      const char* p = std::strstr(line, k.c_str());
-      if (p) into = std::strtod(p + k.size(), nullptr);
-      return p != nullptr;
-    };
-    double epoch = 0;
-    if (!number("epoch", epoch)) continue;
-    m.epoch = static_cast<int64_t>(epoch);
-    number("train_loss", m.train_loss);
-    number("train_acc", m.train_acc);
-    m.validation = number("val_loss", m.val_loss);
-    number("val_acc", m.val_acc);
-    number("test_loss", m.test_loss);
-    number("test_acc", m.test_acc);
-    out.push_back(m);
-  }
-  std::fclose(f);
-  return out;
-}
-
 }  // namespace
 
 int train(const Options& o) {
@@ -132,9 +101,7 @@ int train(const Options& o) {
               static_cast<long long>(config.training.batch_size));
   std::fflush(stdout);
   const std::string& out_dir = config.training.output_dir;
-  std::vector<EpochMetrics> history = state.epoch > 0 ? read_history(config.training.metrics_file) : std::vector<EpochMetrics>{};
-  history.erase(std::remove_if(history.begin(), history.end(), [&](const EpochMetrics& m) { return m.epoch > state.epoch; }),
-                history.end());
+  std::vector<EpochMetrics> history = read_metrics(config.training.metrics_file, state.epoch);  // for the curves
   ProgressBar bar(config.training.epochs, classify);
   TrainCallbacks cb;
   cb.on_step = [&](int64_t e, int64_t s, int64_t n, double loss, double acc, int64_t images, double secs) {
@@ -200,11 +167,10 @@ int predict(const Options& o) {
   inputs.example_shape = example;
   const bool npy = o.inputs.size() == 1 && std::filesystem::path(o.inputs[0]).extension() == ".npy";
   if (npy) {
-    NpyArray header = read_npy(o.inputs[0], true);
-    Shape batch_shape = header.shape;
-    const bool single = Shape(batch_shape.begin(), batch_shape.end()) == example;
-    if (!single && Shape(batch_shape.begin() + std::min<size_t>(1, batch_shape.size()), batch_shape.end()) != example)
-      throw Error("predict: '" + o.inputs[0] + "' has shape " + to_string(batch_shape) + "; the model takes (N, " +
+    const Shape shape = read_npy(o.inputs[0], true).shape;
+    const bool single = shape == example, batch = !shape.empty() && Shape(shape.begin() + 1, shape.end()) == example;
+    if (!single && !batch)
+      throw Error("predict: '" + o.inputs[0] + "' has shape " + to_string(shape) + "; the model takes (N, " +
                   to_string(example).substr(1));
     inputs = load_npy_dataset(o.inputs[0], "");
     inputs.example_shape = example;  // a single example (no batch axis) is a batch of one

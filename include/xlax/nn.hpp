@@ -420,6 +420,10 @@ struct RunState {
   bool stopped = false;                   // early stopping ended the run
 };
 
+// The epochs 1..max_epoch of a metrics file (JSON lines written by Trainer::fit); lines cut
+// by a crash are skipped; a missing file gives none.
+std::vector<EpochMetrics> read_metrics(const std::string& path, int64_t max_epoch);
+
 struct TrainState {
   std::vector<Tensor> params;
   OptState opt;
