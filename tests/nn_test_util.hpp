@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -22,6 +24,14 @@ inline Tensor apply(const xlax::nn::LayerPtr& layer, const std::vector<Tensor>& 
   xlax::nn::Context ctx;
   ctx.train = train;
   return layer->apply(p, x, ctx);
+}
+
+// An empty folder of its own under the system temp dir: <tmp>/xlax_test_nn_<pid>_<name>.
+inline std::string temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("xlax_test_nn_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
 }
 
 // A config edit and the message its parse error must contain.

@@ -15,12 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("xlax_test_data_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
 
 // A small learnable npy set: the synthetic images2d task saved as x float32, y int32.
 void write_npy_set(const std::string& dir, const std::string& prefix, int64_t n, uint64_t seed) {
@@ -72,7 +66,7 @@ void write_bmp(const std::string& path, int width, int height, const std::vector
 }  // namespace
 
 TEST_CASE("npy data: validation split, augmentation, and a resumed run equals an uninterrupted one", "[nn][data]") {
-  const std::string dir = fresh_dir("npy");
+  const std::string dir = nn_test::temp_dir("data_npy");
   write_npy_set(dir, "", 80, 1);
   write_npy_set(dir, "t", 24, 2);
   // relative paths resolve from the config's folder, not the current directory
@@ -158,7 +152,7 @@ TEST_CASE("augmentation: draws depend on (seed, epoch, example) only; geometry h
 }
 
 TEST_CASE("image folders: sorted class names, resizing, and errors for bad folders and files", "[nn][data]") {
-  const std::string dir = fresh_dir("images");
+  const std::string dir = nn_test::temp_dir("data_images");
   for (const char* split : {"train", "test"})
     for (int c = 0; c < 2; ++c) {
       const std::string sub = dir + "/" + split + "/" + (c ? "zebra" : "apple");
@@ -206,7 +200,7 @@ TEST_CASE("image folders: sorted class names, resizing, and errors for bad folde
 }
 
 TEST_CASE("npy data errors: missing file, N mismatch, labels outside num_classes, bad dtype", "[nn][data]") {
-  const std::string dir = fresh_dir("npy_errors");
+  const std::string dir = nn_test::temp_dir("data_npy_errors");
   write_npy_set(dir, "", 20, 1);
   write_npy_set(dir, "t", 8, 2);
   json j = npy_config();

@@ -21,12 +21,7 @@ using Catch::Matchers::Contains;
 using namespace nn_test;
 
 namespace {
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("xlax_test_nn_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
+using nn_test::temp_dir;
 void write_idx(const std::string& path, bool gzip, const std::vector<uint8_t>& header, const std::vector<uint8_t>& body) {
   std::vector<uint8_t> all = header;
   all.insert(all.end(), body.begin(), body.end());
