@@ -5,7 +5,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 PACKAGES=(build-essential cmake ninja-build pkg-config
   libxtensor-dev libxsimd-dev xtl-dev nlohmann-json3-dev catch2
-  libstb-dev zlib1g-dev libcli11-dev fonts-dejavu-core dataset-fashion-mnist)
+  libstb-dev zlib1g-dev libcli11-dev python3-numpy fonts-dejavu-core dataset-fashion-mnist)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -37,7 +37,7 @@ expect 1 "gradient mismatch" "$X" gradcheck ../configs/c.json --atol 0 --rtol 0
 expect 2 "cannot open" "$X" gradcheck missing.json
 expect 0 "^xlax " "$X" --version
 # predict: a .npy batch of 3 examples gives 3 lines of top classes; --output writes .npy
-/usr/bin/python3 -c "import numpy as np; np.save('batch.npy', np.random.RandomState(0).randn(3, 32, 1).astype(np.float32))" 2>/dev/null || exit 0
+/usr/bin/python3 -c "import numpy as np; np.save('batch.npy', np.random.RandomState(0).randn(3, 32, 1).astype(np.float32))" || fail "writing batch.npy needs /usr/bin/python3 with numpy (python3-numpy)"
 expect 0 "batch.npy\[2\]: " "$X" predict ../configs/c.json --checkpoint ../configs/ck/ckpt_epoch_0002.safetensors batch.npy
 expect 0 "wrote probs.npy" "$X" predict ../configs/c.json --checkpoint ../configs/ck/ckpt_epoch_0002.safetensors batch.npy --output probs.npy
 /usr/bin/python3 -c "import numpy as np; p = np.load('probs.npy'); assert p.shape[0] == 3 and abs(p.sum(1) - 1).max() < 1e-5" || fail "probs.npy"
