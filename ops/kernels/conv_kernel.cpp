@@ -16,6 +16,7 @@
 #include <xlax/core.hpp>
 
 #include "ops/kernels/conv_kernel_internal.hpp"
+#include "ops/kernels/cpu_features.hpp"
 
 #define XLAX_CONV_IMPL_NS generic_impl
 #include "ops/kernels/conv_kernel_impl.hpp"
@@ -31,26 +32,6 @@ void dense_conv_generic(const DenseConv<T>& p, int num_threads) {
 namespace {
 
 std::atomic<ConvPath> g_path{ConvPath::Auto};
-
-bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-#else
-  return false;
-#endif
-}
-
-bool cpu_has_avx512() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") &&
-                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512vl");
-  return has;
-#else
-  return false;
-#endif
-}
 
 int64_t dilated(int64_t d, int64_t r) { return d == 0 ? 0 : (d - 1) * r + 1; }
 
@@ -357,8 +338,9 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
     conv_general(dual, rhs, lhs, out_first);
     return;
   }
-  const bool avx512 = path == ConvPath::Auto && cpu_has_avx512();
-  const bool avx2 = (path == ConvPath::Auto || path == ConvPath::Avx2) && cpu_has_avx2_fma();
+  const Isa isa = kernel_isa();
+  const bool avx512 = path == ConvPath::Auto && isa == Isa::Avx512;
+  const bool avx2 = (path == ConvPath::Auto || path == ConvPath::Avx2) && isa >= Isa::Avx2;
 
   const DenseConv<T> base = base_problem(g, lhs, rhs, out);
   auto run = [&](const DenseConv<T>& p, int threads) {

@@ -9,65 +9,15 @@
 #endif
 
 #include <cstdint>
-#include <type_traits>
 #include <omp.h>
 #include <xsimd/xsimd.hpp>
 
 #include "ops/kernels/conv_kernel_internal.hpp"
+#include "ops/kernels/simd.hpp"  // fma_op, store_stream, stream_fence
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
 using Arch = xsimd::default_arch;
-
-// x*y + z in one rounding. xsimd 8.1 has no AVX-512 fma kernel (its generic one is x*y + z,
-// which -std=c++17 does not contract), so AVX-512 batches use the intrinsics.
-template <class B>
-inline B fma_op(const B& x, const B& y, const B& z) {
-#if defined(__AVX512F__)
-  if constexpr (sizeof(B) == 64 && std::is_same<typename B::value_type, float>::value)
-    return B(_mm512_fmadd_ps(x, y, z));
-  else if constexpr (sizeof(B) == 64)
-    return B(_mm512_fmadd_pd(x, y, z));
-  else
-#endif
-    return xsimd::fma(x, y, z);
-}
-
-// Non-temporal (streaming) store of a whole batch to a batch-aligned address: no read for
-// ownership, and the line does not displace cached inputs. For outputs much larger than
-// the caches. xsimd 8.1 has none, hence the intrinsics; call stream_fence() afterwards.
-template <class B>
-inline void store_stream(typename B::value_type* p, const B& v) {
-  using T = typename B::value_type;
-  constexpr bool f32 = std::is_same<T, float>::value;
-#if defined(__AVX512F__)
-  if constexpr (sizeof(B) == 64) {
-    if constexpr (f32) _mm512_stream_ps(p, v); else _mm512_stream_pd(p, v);
-    return;
-  }
-#endif
-#if defined(__AVX__)
-  if constexpr (sizeof(B) == 32) {
-    if constexpr (f32) _mm256_stream_ps(p, v); else _mm256_stream_pd(p, v);
-    return;
-  }
-#endif
-#if defined(__SSE2__)
-  if constexpr (sizeof(B) == 16) {
-    if constexpr (f32) _mm_stream_ps(p, v); else _mm_stream_pd(p, v);
-    return;
-  }
-#endif
-  (void)f32;
-  v.store_aligned(p);
-}
-
-// Orders this thread's streaming stores before its later stores (and the barrier after).
-inline void stream_fence() {
-#if defined(__SSE2__)
-  _mm_sfence();
-#endif
-}
 
 // Array owned by one scope, taken from the thread's scratch stack (so scopes must release
 // in reverse order, which scoped objects do); zero-initialised unless the owner writes every

@@ -1,11 +1,11 @@
 // GEMM entry point: the baseline instantiation (whatever the compiler's default target
-// allows, SSE2 on x86-64) plus run-time dispatch to the AVX2+FMA unit when the CPU has it.
+// allows, SSE2 on x86-64) and run-time dispatch to the AVX2 or AVX-512 unit (cpu_features).
 #include "ops/kernels/gemm.hpp"
 
+#include "ops/kernels/cpu_features.hpp"
 #include "ops/kernels/gemm_impl.hpp"
 
-// XLAX_GEMM_BASELINE_ONLY (compile definition) skips the dispatch, to test the baseline.
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(XLAX_GEMM_BASELINE_ONLY)
+#if defined(__x86_64__) || defined(__i386__)
 #define XLAX_GEMM_X86_DISPATCH 1
 #endif
 
@@ -13,27 +13,28 @@ namespace xlax::kernels {
 
 #ifdef XLAX_GEMM_X86_DISPATCH
 namespace detail {
-template <class T>  // defined in gemm_avx2.cpp
+// Defined in gemm_avx2.cpp and gemm_avx512.cpp.
+template <class T>
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_row, int64_t a_col,
                const T* B, int64_t b_row, int64_t b_col, T* C, int64_t ldc, bool accumulate);
+template <class T>
+void gemm_avx512(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_row, int64_t a_col,
+                 const T* B, int64_t b_row, int64_t b_col, T* C, int64_t ldc, bool accumulate);
 }  // namespace detail
-
-static bool cpu_has_avx2_fma() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
-}
 #endif
 
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t a_row, int64_t a_col, const T* B,
           int64_t b_row, int64_t b_col, T* C, int64_t ldc, bool accumulate) {
 #ifdef XLAX_GEMM_X86_DISPATCH
-  if (cpu_has_avx2_fma()) {
-    detail::gemm_avx2<T>(M, N, K, A, a_row, a_col, B, b_row, b_col, C, ldc, accumulate);
-    return;
+  switch (kernel_isa()) {
+    case Isa::Avx512:
+      detail::gemm_avx512<T>(M, N, K, A, a_row, a_col, B, b_row, b_col, C, ldc, accumulate);
+      return;
+    case Isa::Avx2:
+      detail::gemm_avx2<T>(M, N, K, A, a_row, a_col, B, b_row, b_col, C, ldc, accumulate);
+      return;
+    case Isa::Baseline: break;
   }
 #endif
   detail::GemmImpl<T, xsimd::default_arch>::run(M, N, K, A, a_row, a_col, B, b_row, b_col, C,

@@ -1,6 +1,6 @@
 // Internal: the blocked, packed GEMM (GotoBLAS/BLIS loop structure) shared by the
-// per-instruction-set units gemm.cpp (baseline) and gemm_avx2.cpp (-mavx2 -mfma).
-// Everything is a member of GemmImpl<T, Arch>: units compiled with different -m flags
+// per-instruction-set units gemm.cpp (baseline), gemm_avx2.cpp and gemm_avx512.cpp.
+// Everything is a member of GemmImpl<T, Arch, ...>: units compiled with different -m flags
 // instantiate different Arch types, so they never share (and the linker never merges) code.
 #pragma once
 
@@ -17,21 +17,24 @@
 #include <cstring>
 #include <new>
 
+#include "ops/kernels/simd.hpp"  // fma_op
+
 namespace xlax::kernels::detail {
 
-template <class T, class Arch>
+// Register tile: kMR rows x kNV vectors of accumulators, plus kNV registers for a row of B
+// and one for the broadcast of A. 6 x 2 (15 registers) fits the 16 of SSE2 and AVX2; AVX-512
+// has 32, which a larger tile uses to load fewer B values per multiply-add.
+template <class T, class Arch, int kMR = 6, int kNV = 2, int kKC = 256>
 struct GemmImpl {
   using Batch = xsimd::batch<T, Arch>;
   static constexpr int64_t kLanes = static_cast<int64_t>(Batch::size);
-  // Register tile: MR x NR accumulators = 12 vector registers, plus 2 for B and 1 for the
-  // broadcast of A: fits the 16 registers of SSE2 and AVX2.
-  static constexpr int64_t MR = 6;
-  static constexpr int64_t NR = 2 * kLanes;
-  // Cache blocking in elements: a KC x NR panel of B stays in L1 (16 KiB), an MC x KC block
-  // of A in L2, a KC x NC panel of B in L3.
-  static constexpr int64_t KC = 256;
-  static constexpr int64_t MC = (sizeof(T) == 4 ? 240 : 120);
-  static constexpr int64_t NC = (sizeof(T) == 4 ? 4080 : 2040);
+  static constexpr int64_t MR = kMR;
+  static constexpr int64_t NR = kNV * kLanes;
+  // Cache blocking in elements: a KC x NR panel of B stays in L1, an MC x KC block of A in
+  // L2, a KC x NC panel of B in L3.
+  static constexpr int64_t KC = kKC;
+  static constexpr int64_t MC = (sizeof(T) == 4 ? 240 : 120) / MR * MR;
+  static constexpr int64_t NC = (sizeof(T) == 4 ? 4080 : 2040) / NR * NR;
   static_assert(MC % MR == 0 && NC % NR == 0, "blocks must hold whole register tiles");
   // Minimum multiply-adds per extra thread (an OpenMP fork/join costs a few microseconds;
   // below 2x this, no parallel region is entered at all).
@@ -90,8 +93,9 @@ struct GemmImpl {
     if (nr == NR && b_col == 1) {
       for (int64_t k = 0; k < kc; ++k) {
         const T* b = B + k * b_row;
-        Batch::load_unaligned(b).store_aligned(Bp + k * NR);
-        Batch::load_unaligned(b + kLanes).store_aligned(Bp + k * NR + kLanes);
+#pragma GCC unroll 4
+        for (int v = 0; v < kNV; ++v)
+          Batch::load_unaligned(b + v * kLanes).store_aligned(Bp + k * NR + v * kLanes);
       }
     } else if (nr == NR && b_row == 1) {
       // Transposed B: read each column contiguously.
@@ -105,73 +109,80 @@ struct GemmImpl {
     }
   }
 
-  // C[0:MR, 0:NR] (row stride ldc) = Ap * Bp (+ C when add_to_c), over kc packed steps.
-  // The accumulators are named variables so that they stay in registers.
-  static void micro_kernel(int64_t kc, const T* Ap, const T* Bp, T* C, int64_t ldc,
+  // Where a register tile reads A: a packed micro-panel (A(r, k) = a[k*MR + r]) or, for
+  // row-major A, the rows in place (A(r, k) = a[r*lda + k]): packing them would be a
+  // transpose costing about a third of a 256^3 product.
+  enum class ALayout { Packed, Rows };
+
+  // C[0:MR, 0:NR] (row stride ldc) = A tile * Bp (+ C when add_to_c), over kc packed steps.
+  // Fully unrolled over the tile, so the accumulators stay in registers.
+  template <ALayout layout>
+  static void micro_kernel(int64_t kc, const T* a, int64_t lda, const T* Bp, T* C, int64_t ldc,
                            bool add_to_c) {
-    Batch c00(T(0)), c01(T(0)), c10(T(0)), c11(T(0)), c20(T(0)), c21(T(0));
-    Batch c30(T(0)), c31(T(0)), c40(T(0)), c41(T(0)), c50(T(0)), c51(T(0));
+    Batch acc[kMR][kNV];
+#pragma GCC unroll 16
+    for (int r = 0; r < kMR; ++r)
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; ++v) acc[r][v] = Batch(T(0));
     // Start fetching the C tile now; it is only needed after the k loop.
     for (int64_t r = 0; r < MR; ++r) {
       __builtin_prefetch(C + r * ldc);
       __builtin_prefetch(C + r * ldc + NR - 1);
     }
-    for (int64_t k = 0; k < kc; ++k, Ap += MR, Bp += NR) {
-      const Batch b0 = Batch::load_aligned(Bp);
-      const Batch b1 = Batch::load_aligned(Bp + kLanes);
-      Batch a(Ap[0]);
-      c00 = xsimd::fma(a, b0, c00);
-      c01 = xsimd::fma(a, b1, c01);
-      a = Batch(Ap[1]);
-      c10 = xsimd::fma(a, b0, c10);
-      c11 = xsimd::fma(a, b1, c11);
-      a = Batch(Ap[2]);
-      c20 = xsimd::fma(a, b0, c20);
-      c21 = xsimd::fma(a, b1, c21);
-      a = Batch(Ap[3]);
-      c30 = xsimd::fma(a, b0, c30);
-      c31 = xsimd::fma(a, b1, c31);
-      a = Batch(Ap[4]);
-      c40 = xsimd::fma(a, b0, c40);
-      c41 = xsimd::fma(a, b1, c41);
-      a = Batch(Ap[5]);
-      c50 = xsimd::fma(a, b0, c50);
-      c51 = xsimd::fma(a, b1, c51);
+    for (int64_t k = 0; k < kc; ++k, Bp += NR) {
+      Batch b[kNV];
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; ++v) b[v] = Batch::load_aligned(Bp + v * kLanes);
+#pragma GCC unroll 16
+      for (int r = 0; r < kMR; ++r) {
+        const Batch x(layout == ALayout::Packed ? a[k * MR + r] : a[r * lda + k]);
+#pragma GCC unroll 4
+        for (int v = 0; v < kNV; ++v) acc[r][v] = fma_op(x, b[v], acc[r][v]);
+      }
     }
-    store_row(C, c00, c01, add_to_c);
-    store_row(C + ldc, c10, c11, add_to_c);
-    store_row(C + 2 * ldc, c20, c21, add_to_c);
-    store_row(C + 3 * ldc, c30, c31, add_to_c);
-    store_row(C + 4 * ldc, c40, c41, add_to_c);
-    store_row(C + 5 * ldc, c50, c51, add_to_c);
-  }
-  static void store_row(T* c, Batch v0, Batch v1, bool add_to_c) {
-    if (add_to_c) {
-      v0 = v0 + Batch::load_unaligned(c);
-      v1 = v1 + Batch::load_unaligned(c + kLanes);
+#pragma GCC unroll 16
+    for (int r = 0; r < kMR; ++r) {
+      T* c = C + r * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; ++v) {
+        Batch out = acc[r][v];
+        if (add_to_c) out = out + Batch::load_unaligned(c + v * kLanes);
+        out.store_unaligned(c + v * kLanes);
+      }
     }
-    v0.store_unaligned(c);
-    v1.store_unaligned(c + kLanes);
   }
 
-  // C[0:mc, 0:nc] (+)= packed A block * packed B panel. Partial edge tiles go through a
-  // local tile so the micro-kernel never touches memory outside C; the arithmetic per
-  // element is the same as for a full tile.
-  static void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* Ap, const T* Bp, T* C,
-                           int64_t ldc, bool add_to_c) {
+  // C[0:mc, 0:nc] (+)= A block * packed B panel. A is packed (Ap, lda unused) or row-major
+  // rows lda apart; then a partial row tile is packed into edge_a first (MR x kc) so no
+  // tile reads rows outside A. Partial column tiles go through a local tile so the
+  // micro-kernel never touches memory outside C; the arithmetic per element is the same as
+  // for a full tile.
+  template <ALayout layout>
+  static void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const T* A, int64_t lda,
+                           const T* Bp, T* C, int64_t ldc, bool add_to_c, T* edge_a) {
     alignas(64) T edge[MR * NR];
     for (int64_t j0 = 0; j0 < nc; j0 += NR) {
       const int64_t nr = std::min(NR, nc - j0);
       const T* bp = Bp + j0 * kc;
       for (int64_t i0 = 0; i0 < mc; i0 += MR) {
         const int64_t mr = std::min(MR, mc - i0);
-        const T* ap = Ap + i0 * kc;
         T* c = C + i0 * ldc + j0;
+        const T* a = layout == ALayout::Packed ? A + i0 * kc : A + i0 * lda;
+        if (layout == ALayout::Rows && mr < MR) {
+          if (j0 == 0) pack_a(mr, kc, a, lda, 1, edge_a);
+          a = edge_a;
+        }
+        auto tile = [&](T* dst, int64_t ld, bool add) {
+          if (layout == ALayout::Rows && mr == MR)
+            micro_kernel<ALayout::Rows>(kc, a, lda, bp, dst, ld, add);
+          else
+            micro_kernel<ALayout::Packed>(kc, a, 0, bp, dst, ld, add);
+        };
         if (mr == MR && nr == NR) {
-          micro_kernel(kc, ap, bp, c, ldc, add_to_c);
+          tile(c, ldc, add_to_c);
           continue;
         }
-        micro_kernel(kc, ap, bp, edge, NR, false);
+        tile(edge, NR, false);
         for (int64_t r = 0; r < mr; ++r)
           for (int64_t j = 0; j < nr; ++j)
             c[r * ldc + j] = add_to_c ? edge[r * NR + j] + c[r * ldc + j] : edge[r * NR + j];
@@ -197,7 +208,7 @@ struct GemmImpl {
         const T* b = B + k * b_row;
         int64_t j = j0;
         for (; j + kLanes <= j1; j += kLanes)
-          xsimd::fma(a_batch, Batch::load_unaligned(b + j), Batch::load_unaligned(c + j))
+          fma_op(a_batch, Batch::load_unaligned(b + j), Batch::load_unaligned(c + j))
               .store_unaligned(c + j);
         for (; j < j1; ++j) c[j] = a * b[j] + c[j];
       }
@@ -237,8 +248,25 @@ struct GemmImpl {
     int64_t kc_max, nc_max;     // K and N block sizes
     int64_t m_tiles, m_blocks;  // MR-row tiles, grouped into m_blocks row blocks
     int64_t n_chunks;           // column chunks of each B panel
+    int64_t k_steps;            // K blocks packed per barrier
     int64_t threads;
   };
+
+  // Row-major A is read in place unless its rows alias in L1: an MR-row tile whose rows fall
+  // into few cache sets (row strides of 4 KiB, L1's way size on x86 cores) thrashes.
+  // Measured on Zen 5 (fp32, 12 x 2 tile): n = 256 and 512 gain 10-25 % in place, n = 1024
+  // (4 KiB rows, all 12 in one set) loses 30 % in place.
+  static bool rows_in_place(const Problem& pb) {
+    if (pb.a_col != 1) return false;
+    constexpr int64_t kWay = 4096, kLine = 64;
+    int per_set[kWay / kLine] = {};
+    int most = 0;
+    for (int64_t r = 0; r < MR; ++r) {
+      const int64_t set = ((r * pb.a_row * static_cast<int64_t>(sizeof(T))) % kWay + kWay) % kWay / kLine;
+      most = std::max(most, ++per_set[set]);
+    }
+    return most <= MR / 2;
+  }
 
   static Plan make_plan(int64_t M, int64_t N, int64_t K) {
     Plan plan;
@@ -261,27 +289,36 @@ struct GemmImpl {
       plan.n_chunks = threads;  // few rows: split the columns of each B panel instead
     }
     plan.threads = std::min(threads, plan.m_blocks * plan.n_chunks);
+    // With several threads, pack up to 4 MiB of B panels per barrier (a KC x NC panel is
+    // about that size already, so L3 holds it either way).
+    const int64_t panel_bytes = plan.kc_max * plan.nc_max * static_cast<int64_t>(sizeof(T));
+    plan.k_steps = plan.threads == 1 ? 1 : std::max<int64_t>(1, (int64_t(4) << 20) / panel_bytes);
     return plan;
   }
 
   // The jc / pc loops with work-shared packing of B and the (row block x column chunk)
   // items. Called by every thread of a team, or alone (the omp for then runs serially).
-  // Ap is this thread's A block buffer, Bp the shared B panel.
+  // Ap is this thread's A block buffer, Bp the shared B panels: plan.k_steps K blocks of
+  // B are packed before one barrier, then each item runs through those K blocks in order
+  // (fewer barriers, at which the threads would wait for the slower core).
   static void blocked_loops(const Problem& pb, const Plan& plan, T* Bp, T* Ap) {
     const int64_t items = plan.m_blocks * plan.n_chunks;
+    const bool in_place = rows_in_place(pb);
     for (int64_t jc = 0; jc < pb.N; jc += plan.nc_max) {
       const int64_t nc = std::min(plan.nc_max, pb.N - jc);
       const int64_t n_panels = ceil_div(nc, NR);
-      for (int64_t pc = 0; pc < pb.K; pc += plan.kc_max) {
-        const int64_t kc = std::min(plan.kc_max, pb.K - pc);
-        const bool add_to_c = pb.accumulate || pc > 0;
+      for (int64_t pc0 = 0; pc0 < pb.K; pc0 += plan.k_steps * plan.kc_max) {
+        const int64_t steps = std::min(plan.k_steps, ceil_div(pb.K - pc0, plan.kc_max));
+        // K block s of this pass starts at pc0 + s * kc_max; its panels at Bp + s * b_step.
+        const int64_t b_step = plan.kc_max * plan.nc_max;
 #pragma omp for schedule(static)
-        for (int64_t p = 0; p < n_panels; ++p) {
-          const int64_t j0 = p * NR;
+        for (int64_t sp = 0; sp < steps * n_panels; ++sp) {
+          const int64_t step = sp / n_panels, j0 = (sp % n_panels) * NR;
+          const int64_t pc = pc0 + step * plan.kc_max, kc = std::min(plan.kc_max, pb.K - pc);
           pack_b_panel(std::min(NR, nc - j0), kc, pb.B + pc * pb.b_row + (jc + j0) * pb.b_col,
-                       pb.b_row, pb.b_col, Bp + j0 * kc);
+                       pb.b_row, pb.b_col, Bp + step * b_step + j0 * kc);
         }
-        // (implicit barrier: the B panel is complete)
+        // (implicit barrier: the B panels are complete)
 #pragma omp for schedule(static)
         for (int64_t item = 0; item < items; ++item) {
           const int64_t mb = item / plan.n_chunks, nb = item % plan.n_chunks;
@@ -291,9 +328,21 @@ struct GemmImpl {
           const int64_t p1 = (nb + 1) * n_panels / plan.n_chunks;
           if (i0 >= i1 || p0 >= p1) continue;
           const int64_t j0 = p0 * NR, j1 = std::min(nc, p1 * NR);
-          pack_a(i1 - i0, kc, pb.A + i0 * pb.a_row + pc * pb.a_col, pb.a_row, pb.a_col, Ap);
-          macro_kernel(i1 - i0, j1 - j0, kc, Ap, Bp + j0 * kc, pb.C + i0 * pb.ldc + jc + j0,
-                       pb.ldc, add_to_c);
+          T* c = pb.C + i0 * pb.ldc + jc + j0;
+          for (int64_t step = 0; step < steps; ++step) {
+            const int64_t pc = pc0 + step * plan.kc_max, kc = std::min(plan.kc_max, pb.K - pc);
+            const bool add_to_c = pb.accumulate || pc > 0;
+            const T* a = pb.A + i0 * pb.a_row + pc * pb.a_col;
+            const T* bp = Bp + step * b_step + j0 * kc;
+            if (in_place) {
+              macro_kernel<ALayout::Rows>(i1 - i0, j1 - j0, kc, a, pb.a_row, bp, c, pb.ldc,
+                                          add_to_c, Ap);
+            } else {
+              pack_a(i1 - i0, kc, a, pb.a_row, pb.a_col, Ap);
+              macro_kernel<ALayout::Packed>(i1 - i0, j1 - j0, kc, Ap, 0, bp, c, pb.ldc,
+                                            add_to_c, nullptr);
+            }
+          }
         }
         // (implicit barrier: nobody still reads Bp when it is repacked)
       }
@@ -315,7 +364,8 @@ struct GemmImpl {
     const Problem pb{M, N, K, A, a_row, a_col, B, b_row, b_col, C, ldc, accumulate};
     const Plan plan = make_plan(M, N, K);
     const int64_t mc_max = ceil_div(plan.m_tiles, plan.m_blocks) * MR;
-    const int64_t b_size = ceil_div(plan.kc_max * plan.nc_max, 16) * 16;  // whole cache lines
+    const int64_t k_blocks = std::min(plan.k_steps, ceil_div(K, plan.kc_max));
+    const int64_t b_size = ceil_div(k_blocks * plan.kc_max * plan.nc_max, 16) * 16;  // whole lines
     const int64_t a_size = ceil_div(mc_max * plan.kc_max, 16) * 16;
     T* const Bp = pack_buffer(b_size + plan.threads * a_size);
     if (plan.threads == 1) {  // no parallel region: its fixed cost shows on small products
