@@ -18,7 +18,7 @@
 
 #include <xlax/core.hpp>
 
-#include "ops/kernels/conv_kernel.hpp"
+#include "ops/kernels/conv/conv_kernel.hpp"
 
 namespace {
 

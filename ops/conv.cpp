@@ -1,5 +1,5 @@
 // lax.conv_general_dilated: argument resolution and checks (CONV_SEMANTICS §1), the
-// primitive (one kernel: ops/kernels/conv_kernel.hpp) and its vjp by JAX's transpose rules
+// primitive (one kernel: ops/kernels/conv/) and its vjp by JAX's transpose rules
 // (§2): both gradients are conv_general_dilated calls, so backprop runs on the same kernel
 // and higher orders come for free.
 #include <algorithm>
@@ -7,7 +7,7 @@
 
 #include "core/graph.hpp"
 #include "ops/conv_params.hpp"
-#include "ops/kernels/conv_kernel.hpp"
+#include "ops/kernels/conv/conv_kernel.hpp"
 #include "xlax/lax.hpp"
 
 namespace xlax::lax {

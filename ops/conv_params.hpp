@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "ops/kernels/conv_kernel.hpp"
+#include "ops/kernels/conv/conv_kernel.hpp"
 #include "xlax/lax.hpp"
 
 namespace xlax::lax {

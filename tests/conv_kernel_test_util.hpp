@@ -18,8 +18,8 @@
 
 #include <xlax/core.hpp>
 
-#include "ops/kernels/conv_kernel.hpp"
-#include "ops/kernels/conv_kernel_internal.hpp"
+#include "ops/kernels/conv/conv_kernel.hpp"
+#include "ops/kernels/conv/dense_conv.hpp"
 
 namespace conv_kernel_test {
 

@@ -1,4 +1,4 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the weight gradient of a
+// Internal, per instruction-set build: the DepthwiseWindow path, the weight gradient of a
 // depthwise conv. Its rhs-rule geometry has one output feature and one batch row per group
 // (batch_group_count = channels), the groups adjacent in lhs, rhs and out (channels-last):
 //   out[g, q] = sum_{c, t} lhs[g, c, q*s + t*rd - lo] * rhs[g, c, t]
@@ -9,6 +9,8 @@
 // Threads take contiguous ranges of images c; per position each range sums in (c, t) order
 // and the ranges are added in order (so the rounding depends on the thread count).
 #pragma once
+
+#include "ops/kernels/conv/toolkit.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -210,6 +212,20 @@ void depthwise_large_window_conv(const DenseConv<T>& p, int num_threads) {
         p.out[ooff + k] = sum;
       }
     }
+}
+
+// DepthwiseWindow applies to the large-window (weight gradient) problems of depthwise convs:
+// one image row and one output feature per group, groups adjacent everywhere, at least a
+// vector of them.
+template <class T>
+bool depthwise_window_applies(const DenseConv<T>& p, int64_t L) {
+  return is_large_window(p) && p.nd >= 1 && p.N == 1 && p.Co == 1 && p.groups >= L &&
+         p.lhs_group == 1 && p.rhs_group == 1 && p.out_group == 1;
+}
+
+template <class T>
+void run_depthwise_window(const DenseConv<T>& p, int num_threads) {
+  depthwise_large_window_conv(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

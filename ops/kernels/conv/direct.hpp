@@ -1,9 +1,14 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the direct path for
+// Internal, per instruction-set build: the Direct path, the direct path for
 // few output features. Vectorises over output positions along the last spatial dim; the
 // input rows a line of outputs needs are first copied into a zero-padded line buffer,
 // de-interleaved by stride phase, so every (tap, feature) is a run of contiguous vector loads
 // whatever the lhs layout, padding or stride.
 #pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "ops/kernels/conv/staging.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -46,102 +51,6 @@ void direct_block(const T* rowbuf, const int64_t* tap_pos, int64_t ntaps, const 
   for (int u = 0; u < NQ; ++u)
 #pragma GCC unroll 4
     for (int o = 0; o < COB; ++o) a[u][o].store_unaligned(acc_out + (o * NQ + u) * L);
-}
-
-// (Shared with the tiny-output window path.)
-// dst[k*dst_stride .. + n) = feature rows c < Ci of src: element k of row c is
-// src[k*step + c*c_stride]. Channels-last rows (c_stride 1, small constant step) go through
-// constant-stride loops that the compiler turns into vector shuffles.
-template <class T, int CI, int STEP>
-void copy_feature_rows_fixed(const T* __restrict src, T* __restrict dst, int64_t dst_stride,
-                             int64_t n) {
-  for (int64_t k = 0; k < n; ++k)
-#pragma GCC unroll 4
-    for (int c = 0; c < CI; ++c) dst[c * dst_stride + k] = src[k * STEP + c];
-}
-
-// Pixels of every second position (stride phases of channels-last rows): de-interleave
-// 2*chunk whole pixels, then keep every second one; both loops vectorise (GCC 12 does not
-// vectorise a feature group with gaps).
-template <class T, int CI>
-void copy_feature_rows_every_second(const T* src, T* dst, int64_t dst_stride, int64_t n) {
-  constexpr int64_t kChunk = 64;
-  T pixels[CI * 2 * kChunk];
-  for (int64_t k0 = 0; k0 < n; k0 += kChunk) {
-    const int64_t m = min64(kChunk, n - k0);
-    copy_feature_rows_fixed<T, CI, CI>(src + k0 * 2 * CI, pixels, 2 * kChunk, 2 * m - 1);
-    for (int c = 0; c < CI; ++c) {
-      const T* __restrict from = pixels + c * 2 * kChunk;
-      T* __restrict to = dst + c * dst_stride + k0;
-      for (int64_t k = 0; k < m; ++k) to[k] = from[2 * k];
-    }
-  }
-}
-
-#if defined(__AVX__)
-// Three-feature channels-last pixels spaced STEP floats apart (3: contiguous, 6: every
-// second pixel) into three planes: one 16-byte load per pixel and a 4x4 transpose per 8
-// pixels, 2.7x faster than the compiler's loops here. Each load reads one float past the
-// pixel, so the vector loop stops while a further pixel follows (no read past the row).
-template <int STEP>
-void copy_three_feature_rows(const float* src, float* dst, int64_t dst_stride, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 < n; k += 8) {
-    const float* s = src + k * STEP;
-    auto pair = [s](int i) {  // pixel i in the low half, pixel i + 4 in the high half
-      return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + i * STEP)),
-                                  _mm_loadu_ps(s + (i + 4) * STEP), 1);
-    };
-    const __m256 a = pair(0), b = pair(1), c = pair(2), d = pair(3);
-    const __m256 ab_lo = _mm256_unpacklo_ps(a, b), ab_hi = _mm256_unpackhi_ps(a, b);
-    const __m256 cd_lo = _mm256_unpacklo_ps(c, d), cd_hi = _mm256_unpackhi_ps(c, d);
-    _mm256_storeu_ps(dst + k, _mm256_shuffle_ps(ab_lo, cd_lo, 0x44));
-    _mm256_storeu_ps(dst + dst_stride + k, _mm256_shuffle_ps(ab_lo, cd_lo, 0xEE));
-    _mm256_storeu_ps(dst + 2 * dst_stride + k, _mm256_shuffle_ps(ab_hi, cd_hi, 0x44));
-  }
-  for (; k < n; ++k)
-    for (int c = 0; c < 3; ++c) dst[c * dst_stride + k] = src[k * STEP + c];
-}
-#endif
-
-template <class T>
-void copy_feature_rows(const T* src, int64_t step, int64_t c_stride, int64_t Ci, T* dst,
-                       int64_t dst_stride, int64_t n) {
-#if defined(__AVX__)
-  if constexpr (std::is_same_v<T, float>) {
-    if (c_stride == 1 && Ci == 3 && step == 3) return copy_three_feature_rows<3>(src, dst, dst_stride, n);
-    if (c_stride == 1 && Ci == 3 && step == 6) return copy_three_feature_rows<6>(src, dst, dst_stride, n);
-  }
-#endif
-  if (c_stride == 1 && n > 0 && Ci <= 4 && step >= 1 && step <= 8) {
-    switch (Ci * 16 + step) {  // (one key per (Ci, step) pair in these ranges)
-      case 2 * 16 + 4: copy_feature_rows_every_second<T, 2>(src, dst, dst_stride, n); return;
-      case 3 * 16 + 6: copy_feature_rows_every_second<T, 3>(src, dst, dst_stride, n); return;
-      case 4 * 16 + 8: copy_feature_rows_every_second<T, 4>(src, dst, dst_stride, n); return;
-      default: break;
-    }
-  }
-  if ((c_stride == 1 || Ci == 1) && Ci <= 4 && step >= 1 && step <= 8) {
-    switch (Ci * 16 + step) {
-      case 1 * 16 + 1: copy_feature_rows_fixed<T, 1, 1>(src, dst, dst_stride, n); return;
-      case 1 * 16 + 2: copy_feature_rows_fixed<T, 1, 2>(src, dst, dst_stride, n); return;
-      case 1 * 16 + 3: copy_feature_rows_fixed<T, 1, 3>(src, dst, dst_stride, n); return;
-      case 1 * 16 + 4: copy_feature_rows_fixed<T, 1, 4>(src, dst, dst_stride, n); return;
-      case 2 * 16 + 2: copy_feature_rows_fixed<T, 2, 2>(src, dst, dst_stride, n); return;
-      case 3 * 16 + 3: copy_feature_rows_fixed<T, 3, 3>(src, dst, dst_stride, n); return;
-      case 4 * 16 + 4: copy_feature_rows_fixed<T, 4, 4>(src, dst, dst_stride, n); return;
-      default: break;
-    }
-  }
-  for (int64_t c = 0; c < Ci; ++c) {
-    const T* s = src + c * c_stride;
-    T* d = dst + c * dst_stride;
-    if (step == 1) {
-      for (int64_t k = 0; k < n; ++k) d[k] = s[k];
-    } else {
-      for (int64_t k = 0; k < n; ++k) d[k] = s[k * step];
-    }
-  }
 }
 
 // out[q*out_q + o*out_o] = acc[o*acc_stride + q] for q < nq, o < COB; interleaved
@@ -446,6 +355,23 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
       }
     }
   });
+}
+
+// Direct applies to at most 4 output features with lines of at least a vector of outputs,
+// when the line buffer stays within 2^20 elements. It alone computes several last-dim stride
+// phases in one pass (DenseConv::last_phases).
+template <class T>
+bool direct_applies(const DenseConv<T>& p, int64_t L) {
+  if (p.nd < 1) return false;
+  const int v = p.nd - 1;
+  return p.Co <= 4 && p.Q[v] >= L &&
+         TapTable::tap_count(p) * p.Ci * (p.Q[v] + p.K[v] * p.rhs_dil[v]) * p.stride[v] <=
+             (int64_t(1) << 20);
+}
+
+template <class T>
+void run_direct(const DenseConv<T>& p, int num_threads) {
+  direct_conv(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -2,7 +2,7 @@
 // -mavx512f -mavx512bw -mavx512dq -mavx512vl). Only called after conv_general() has checked
 // the CPU.
 #define XLAX_CONV_IMPL_NS avx512_impl
-#include "ops/kernels/conv_kernel_impl.hpp"
+#include "ops/kernels/conv/dispatch.hpp"
 
 namespace xlax::kernels::detail {
 

@@ -1,7 +1,7 @@
 // AVX2+FMA build of the DenseConv paths (CMake adds -mavx2 -mfma to *_avx2.cpp). Only
 // called after conv_general() has checked the CPU.
 #define XLAX_CONV_IMPL_NS avx2_impl
-#include "ops/kernels/conv_kernel_impl.hpp"
+#include "ops/kernels/conv/dispatch.hpp"
 
 namespace xlax::kernels::detail {
 

@@ -1,4 +1,4 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the path for few output
+// Internal, per instruction-set build: the FewOutputs path: the path for few output
 // features (Co <= 4) when the input features are contiguous and fill whole vectors, e.g. the
 // data gradient of a first layer (one image channel, reduction over 32 channels-last
 // features). The direct path vectorises over output positions, which here means strided
@@ -7,6 +7,8 @@
 // per pixel block. Padding needs no copies: the taps of a kernel row that fall outside the
 // input are skipped (pixels are grouped by their range of real taps).
 #pragma once
+
+#include "ops/kernels/conv/toolkit.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -210,6 +212,18 @@ void few_outputs_conv(const DenseConv<T>& p, int num_threads) {
       }
     }
   }
+}
+
+// FewOutputs applies to at most 4 output features outside large windows, with the input
+// features contiguous in whole vectors (dot products over them).
+template <class T>
+bool few_outputs_applies(const DenseConv<T>& p, int64_t L) {
+  return !is_large_window(p) && p.nd >= 1 && p.Co <= 4 && p.lhs_c == 1 && p.Ci % L == 0;
+}
+
+template <class T>
+void run_few_outputs(const DenseConv<T>& p, int num_threads) {
+  few_outputs_conv(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

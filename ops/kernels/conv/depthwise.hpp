@@ -1,4 +1,4 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): depthwise convs
+// Internal, per instruction-set build: the Depthwise path: depthwise convs
 // (Ci = Co = 1 per group) with the groups adjacent in memory on both lhs and out
 // (channels-last), forward and data gradient. Vectorised over groups; per output line (last
 // spatial dim) the pixels go in blocks of up to 8 (one weight load per tap and block), each
@@ -10,6 +10,8 @@
 // lhs row the next line will read first, and large aligned outputs are written with
 // streaming stores (no read for ownership; the output would not stay cached anyway).
 #pragma once
+
+#include "ops/kernels/conv/toolkit.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -313,6 +315,18 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
     }
     if (stream) stream_fence();
   }
+}
+
+// Depthwise applies to one input and one output feature per group, the groups adjacent in
+// memory on lhs and out and at least a vector of them.
+template <class T>
+bool depthwise_applies(const DenseConv<T>& p, int64_t L) {
+  return p.Ci == 1 && p.Co == 1 && p.groups >= L && p.lhs_group == 1 && p.out_group == 1;
+}
+
+template <class T>
+void run_depthwise(const DenseConv<T>& p, int num_threads) {
+  depthwise_conv(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -1,4 +1,4 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the large-window path
+// Internal, per instruction-set build: the FewRowsWindow path, the large-window path
 // when the whole output is a handful of rows (n, position) of whole feature vectors, e.g.
 // the weight gradient of a first layer (1 image channel, 3x3 kernel: 9 rows of 32
 // features, reduction = every (batch, y, x) of the image). It is a GEMM with a tiny M and
@@ -10,6 +10,8 @@
 // their own (tiny: chunks x rows x Co), added in chunk order at the end: results are
 // bitwise the same for any thread count.
 #pragma once
+
+#include "ops/kernels/conv/toolkit.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -193,6 +195,22 @@ void few_rows_window_conv(const DenseConv<T>& p, int num_threads) {
         out[row_out[m] + o * p.out_o] = sum;
       }
   }
+}
+
+// FewRowsWindow applies to large windows whose whole output fits one register tile or a
+// few (few_rows_fits).
+template <class T>
+bool few_rows_window_applies(const DenseConv<T>& p, int64_t L) {
+  return is_large_window(p) && few_rows_fits(p, L);
+}
+
+template <class T>
+void run_few_rows_window(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+  if (p.Co >= 2 * L)
+    few_rows_window_conv<T, 2>(p, num_threads);
+  else
+    few_rows_window_conv<T, 1>(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -1,4 +1,4 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the path for a short
+// Internal, per instruction-set build: the FewInputs path: the path for a short
 // reduction (few input features x taps, e.g. a first layer with one channel) and output
 // features adjacent in memory. Per output line (last spatial dim) the input rows it needs
 // are copied into a small zero-padded patch [outer tap][x][c] (cheap next to the line's
@@ -6,6 +6,8 @@
 // pixels run in tiles of up to MR through micro_kernel_flat with the output features in registers
 // and each input value broadcast. No per-row tables, no border cases.
 #pragma once
+
+#include "ops/kernels/conv/toolkit.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -144,6 +146,24 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
       }
     }
   }
+}
+
+// FewInputs applies to a short reduction (taps x input features <= 64) outside large
+// windows, output features contiguous and at least a vector of them, lines of 4+ pixels.
+template <class T>
+bool few_inputs_applies(const DenseConv<T>& p, int64_t L) {
+  return !is_large_window(p) && p.nd >= 1 && p.out_o == 1 && p.Co >= L &&
+         TapTable::tap_count(p) * p.Ci <= 64 && p.Q[p.nd - 1] >= 4;
+}
+
+template <class T>
+void run_few_inputs(const DenseConv<T>& p, int num_threads) {
+  constexpr int64_t L = xsimd::batch<T, Arch>::size;
+  // 32 vector registers (AVX-512) hold 12 pixels x 2 vectors of sums.
+  if (p.Co > L)
+    few_inputs_conv<T, L * sizeof(T) == 64 ? 12 : 6, 2>(p, num_threads);
+  else
+    few_inputs_conv<T, 12, 1>(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -1,4 +1,4 @@
-// Internal, part of conv_kernel_impl.hpp (same per-build namespace): the large-window path
+// Internal, per instruction-set build: the SmallWindow path, the large-window path
 // when the output is tiny in every direction (few rows n, few features o, a few positions
 // along the last dim), e.g. the weight gradient of a 3-channel image conv. A GEMM tile would
 // be mostly padding there, so this path vectorises along the reduction instead: per window
@@ -8,6 +8,8 @@
 // at the end. Rows of the lhs are cached across neighbouring window rows.
 // Each output element is summed by one thread in a fixed order.
 #pragma once
+
+#include "ops/kernels/conv/staging.hpp"
 
 namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS {
 
@@ -215,6 +217,18 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
           }
       }
   }
+}
+
+// SmallWindow applies to large windows whose output is tiny: a GEMM tile would be mostly
+// padding (at most 4 positions along the last dim, 4 output features, 16 rows n).
+template <class T>
+bool small_window_applies(const DenseConv<T>& p, int64_t L) {
+  return is_large_window(p) && p.nd >= 1 && p.Q[p.nd - 1] <= 4 && p.Co <= 4 && p.N <= 16;
+}
+
+template <class T>
+void run_small_window(const DenseConv<T>& p, int num_threads) {
+  small_output_window_conv(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -1,15 +1,18 @@
-// Internal to the convolution kernel (conv_kernel*.cpp) and its white-box tests.
+// Internal to the convolution kernel (ops/kernels/conv/) and its white-box tests: the
+// problem every path runs, DenseConv, and the entry of each instruction-set build.
 //
-// conv_general() reduces every ConvGeometry to a few DenseConv problems: lhs dilation is
-// removed by splitting the output into stride phases (each phase is a dense conv with a
-// sub-kernel; the last dim's phases stay in one problem, which the direct path computes in
-// one pass per line), or, for weight gradients of transposed convs, by running the dual conv
-// (cotangent as lhs, image as kernel at rhs dilation). Feature/batch groups become a group
-// loop with pointer offsets. A DenseConv is then run by one instruction-set build of
-// conv_kernel_impl.hpp.
+// conv_general() (conv_kernel.cpp) reduces every ConvGeometry to a few DenseConv problems:
+// lhs dilation is removed by splitting the output into stride phases (each phase is a dense
+// conv with a sub-kernel; the last dim's phases may stay in one problem, which the direct
+// path computes in one pass per line), or, for weight gradients of transposed convs, by
+// running the dual conv (cotangent as lhs, image as kernel at rhs dilation). Feature/batch
+// groups become a group loop with pointer offsets. A DenseConv is then run by one
+// instruction-set build of dispatch.hpp.
 #pragma once
 
 #include <cstdint>
+
+#include "ops/kernels/cpu_features.hpp"
 
 namespace xlax::kernels::detail {
 
@@ -59,6 +62,16 @@ template <class T>
 void dense_conv_avx2(const DenseConv<T>& p, int num_threads);
 template <class T>
 void dense_conv_avx512(const DenseConv<T>& p, int num_threads);
+
+// The dispatcher's choices that span builds (dispatch.hpp, answered by the generic build):
+// the build that runs p when the kernels may use up to `widest`; whether p's last-dim
+// phases stay in one problem in that build (else run single_phase(p, f) for each phase f).
+template <class T>
+Isa choose_build(const DenseConv<T>& p, Isa widest, int num_threads);
+template <class T>
+bool line_phases_stay_together(const DenseConv<T>& p, Isa build, int num_threads);
+template <class T>
+DenseConv<T> single_phase(const DenseConv<T>& p, int f);
 
 // Test hook: force a path (Auto picks AVX-512 when the CPU has AVX-512 F/BW/DQ/VL, else
 // AVX2 when it has AVX2+FMA; Avx2 never picks AVX-512).
