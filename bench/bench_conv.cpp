@@ -2,7 +2,7 @@
 // lax::conv_general_dilated on NHWC / HWIO tensors, then eval(); backward data / weights =
 // the gradients returned by vjp() with a fixed cotangent, each evaluated on its own.
 // Same shapes file format, FLOP count and CSV columns as the oneDNN / PyTorch references in
-// ../shared/bench (conv_onednn.cpp, conv_torch.py), so bench/compare.sh can put them side
+// ../shared/bench (conv_onednn.cpp, conv_torch.py), so bench/compare.py can put them side
 // by side.
 //
 // Usage: bench_conv [shapes file] [threads=1] [comma-separated shape names, '' = all] [--tiny]

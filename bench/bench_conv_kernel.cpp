@@ -4,7 +4,7 @@
 // Usage: bench_conv_kernel [shapes.txt] [shape-name-substring] [float|double]
 //                          [fwd|bwd_data|bwd_weights|all] [threads, default "1,2"]
 // FLOPs: 2*N*Cout*prod(out)*Cin/groups*prod(kernel); for convT the useful work
-// 2*N*Cout*Cin/groups*prod(in)*prod(kernel) (no inserted zeros), as in bench/README.md.
+// 2*N*Cout*Cin/groups*prod(in)*prod(kernel) (no inserted zeros), as in docs/benchmarks.md.
 #include <algorithm>
 #include <chrono>
 #include <ctime>

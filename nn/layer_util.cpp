@@ -1,6 +1,8 @@
 // Shape rules shared by the layers: per-dim options, padding resolution, error text.
 #include "nn/layer_util.hpp"
 
+#include "ops/padding.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -45,19 +47,7 @@ Pairs resolve_padding(const PaddingSpec& p, const Shape& in, const Shape& window
                   std::to_string(r));
     return pairs;
   }
-  std::string mode = p.mode();
-  std::transform(mode.begin(), mode.end(), mode.begin(), [](unsigned char c) { return std::toupper(c); });
-  Pairs out(r, {0, 0});
-  if (mode == "VALID") return out;
-  if (mode != "SAME" && mode != "SAME_LOWER")
-    throw Error(layer + ": padding '" + p.mode() + "' is not SAME, SAME_LOWER, VALID or a list of (lo, hi) pairs");
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t o = (in[i] + strides[i] - 1) / strides[i];
-    const int64_t total = std::max<int64_t>((o - 1) * strides[i] + window[i] - in[i], 0);
-    out[i] = mode == "SAME" ? std::make_pair(total / 2, total - total / 2)
-                            : std::make_pair(total - total / 2, total / 2);
-  }
-  return out;
+  return padtype_to_pads(layer, p.mode(), in, window, strides);
 }
 
 std::string padding_str(const PaddingSpec& p) {

@@ -26,7 +26,7 @@ Shape per_dim(const Shape& v, size_t rank, int64_t fill, const std::string& laye
 std::string shape_str(const Shape& s);   // "(3, 3)", "(3,)"
 std::string number_str(double v);        // shortest of %g
 int64_t product(const Shape& s, size_t begin = 0, size_t end = SIZE_MAX);
-// Explicit (lo, hi) pads of a window op for the SAME/SAME_LOWER/VALID rules of CONV_SEMANTICS,
+// Explicit (lo, hi) pads of a window op for the SAME/SAME_LOWER/VALID rules of docs/conv_semantics.md §1.6,
 // computed on `in` (already lhs-dilated if the caller wants that) and the dilated window.
 Pairs resolve_padding(const PaddingSpec& p, const Shape& in, const Shape& window, const Shape& strides,
                       const std::string& layer);

@@ -1,4 +1,4 @@
-// lax.conv_general_dilated: argument resolution and checks (CONV_SEMANTICS §1), the
+// lax.conv_general_dilated: argument resolution and checks (docs/conv_semantics.md §1), the
 // primitive (one kernel: ops/kernels/conv/) and its vjp by JAX's transpose rules
 // (§2): both gradients are conv_general_dilated calls, so backprop runs on the same kernel
 // and higher orders come for free.

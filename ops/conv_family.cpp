@@ -1,4 +1,4 @@
-// lax.conv, lax.conv_with_general_padding and lax.conv_transpose (CONV_SEMANTICS §3, §4):
+// lax.conv, lax.conv_with_general_padding and lax.conv_transpose (docs/conv_semantics.md §3, §4):
 // thin functions over conv_general_dilated, so they are differentiable with no rules of
 // their own.
 #include <algorithm>

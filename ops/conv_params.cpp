@@ -1,6 +1,8 @@
 // Dimension numbers, padding resolution and the shape rule of conv_general_dilated.
 #include "ops/conv_params.hpp"
 
+#include "ops/padding.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -9,11 +11,6 @@
 namespace xlax::lax {
 
 namespace {
-
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 [[noreturn]] void fail(const char* function, const std::string& what) { throw Error(std::string(function) + ": " + what); }
 
@@ -114,23 +111,6 @@ ConvDimensionNumbers conv_dimension_numbers(const Shape& lhs_shape, const Shape&
     out.out_spec.push_back(static_cast<int64_t>(dn.out.find(c)));
   }
   return out;
-}
-
-std::vector<std::pair<int64_t, int64_t>> padtype_to_pads(const char* function, const std::string& mode,
-                                                         const std::vector<int64_t>& in,
-                                                         const std::vector<int64_t>& window,
-                                                         const std::vector<int64_t>& strides) {
-  const std::string m = upper(mode);
-  std::vector<std::pair<int64_t, int64_t>> pads(in.size(), {0, 0});
-  if (m == "VALID") return pads;
-  if (m != "SAME" && m != "SAME_LOWER")
-    fail(function, "padding '" + mode + "' is not recognised (use SAME, SAME_LOWER, VALID or (lo, hi) pairs)");
-  for (size_t i = 0; i < in.size(); ++i) {
-    const int64_t out = (in[i] + strides[i] - 1) / strides[i];
-    const int64_t total = std::max<int64_t>((out - 1) * strides[i] + window[i] - in[i], 0);
-    pads[i] = m == "SAME" ? std::make_pair(total / 2, total - total / 2) : std::make_pair(total - total / 2, total / 2);
-  }
-  return pads;
 }
 
 ConvParams resolve_conv_params(const char* fn, const Shape& lhs, const Shape& rhs,

@@ -1,4 +1,4 @@
-// Internal: conv_general_dilated's arguments resolved to canonical form (CONV_SEMANTICS §1):
+// Internal: conv_general_dilated's arguments resolved to canonical form (docs/conv_semantics.md §1):
 // explicit (lo, hi) padding, full-length dilations, resolved dimension numbers.
 #pragma once
 
@@ -29,12 +29,6 @@ ConvParams resolve_conv_params(const char* function, const Shape& lhs, const Sha
                                const std::vector<int64_t>& lhs_dilation, const std::vector<int64_t>& rhs_dilation,
                                const DimensionNumbers& dimension_numbers, int64_t feature_group_count,
                                int64_t batch_group_count);
-
-// SAME / SAME_LOWER / VALID -> pairs for inputs `in`, effective window `window`, `strides`.
-std::vector<std::pair<int64_t, int64_t>> padtype_to_pads(const char* function, const std::string& mode,
-                                                         const std::vector<int64_t>& in,
-                                                         const std::vector<int64_t>& window,
-                                                         const std::vector<int64_t>& strides);
 
 Shape conv_output_shape(const ConvParams& p, const Shape& lhs, const Shape& rhs);
 // With p.flip_kernel the rhs spatial strides are negative: the kernel then reads the rhs from

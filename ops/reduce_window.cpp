@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "core/graph.hpp"
+#include "ops/padding.hpp"
 #include "ops/op_util.hpp"
 #include "xlax/lax.hpp"
 
@@ -240,11 +241,6 @@ Shape per_dim(const Shape& v, size_t rank, const char* parameter, int64_t fill =
   return v;
 }
 
-std::string upper(std::string s) {
-  for (char& ch : s) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  return s;
-}
-
 }  // namespace
 
 namespace lax {
@@ -266,21 +262,10 @@ Tensor reduce_window(const Tensor& x, ReduceOp op, const Shape& window, const Sh
   g.base_dilation = per_dim(base_dilation, rank, "base_dilation");
   g.window_dilation = per_dim(window_dilation, rank, "window_dilation");
   if (padding.is_string()) {
-    // As JAX's padtype_to_pads, on x's own shape with the dilated window.
-    const std::string mode = upper(padding.mode());
-    if (mode != "SAME" && mode != "SAME_LOWER" && mode != "VALID")
-      throw Error("reduce_window: padding='" + padding.mode() +
-                  "' must be 'SAME', 'SAME_LOWER', 'VALID' (any case) or (lo, hi) pairs");
-    for (size_t d = 0; d < rank; ++d) {
-      if (mode == "VALID") {
-        g.pads.push_back({0, 0});
-        continue;
-      }
-      const int64_t out = (n.shape[d] + g.strides[d] - 1) / g.strides[d];
-      const int64_t total = std::max<int64_t>((out - 1) * g.strides[d] + g.effective_window(d) - n.shape[d], 0);
-      if (mode == "SAME") g.pads.push_back({total / 2, total - total / 2});
-      else g.pads.push_back({total - total / 2, total / 2});
-    }
+    // On x's own shape with the dilated window, as JAX's reduce_window.
+    std::vector<int64_t> window_extent(rank);
+    for (size_t d = 0; d < rank; ++d) window_extent[d] = g.effective_window(d);
+    g.pads = padtype_to_pads("reduce_window", padding.mode(), n.shape, window_extent, g.strides);
   } else {
     if (padding.pairs().size() != rank)
       throw Error("reduce_window: padding has " + std::to_string(padding.pairs().size()) +

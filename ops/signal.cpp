@@ -1,5 +1,5 @@
 // numpy.convolve/correlate and scipy.signal.convolve/correlate/convolve2d/correlate2d
-// (CONV_SEMANTICS §5), built from conv_general_dilated plus rev, pad, slice and
+// (docs/conv_semantics.md §5), built from conv_general_dilated plus rev, pad, slice and
 // concatenate, so their gradients follow from the conv's transpose rules.
 #include <algorithm>
 

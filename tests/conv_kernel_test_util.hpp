@@ -1,5 +1,5 @@
 // Shared by the convolution-kernel tests: a naive reference written straight from
-// CONV_SEMANTICS §1.4/§1.7, random seeded geometries in arbitrary layouts, and the check of
+// docs/conv_semantics.md §1.4/§1.7, random seeded geometries in arbitrary layouts, and the check of
 // one geometry through every instruction-set build.
 #pragma once
 

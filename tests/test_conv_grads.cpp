@@ -1,4 +1,4 @@
-// Gradients of conv_general_dilated on a grid like JAX's own (CONV_SEMANTICS §6):
+// Gradients of conv_general_dilated on a grid like JAX's own (docs/conv_semantics.md §6):
 // the exact adjoint identity <conv(x, w), g> = <x, dX> = <w, dW> on every configuration of a
 // seeded random grid, order-2 check_grads on a seeded sample, the worked examples of §2.4,
 // the 0-D matrix product and the error table of §1.3.

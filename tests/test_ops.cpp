@@ -317,8 +317,8 @@ TEST_CASE("reduce_window errors", "[ops]") {
   using lax::ReduceOp;
   Tensor x = wavy({4, 4}, 1);
   CHECK_THROWS_MATCHES(lax::reduce_window(x, ReduceOp::sum, {2, 2}, {1, 1}, "FULL"), Error,
-                       Message("reduce_window: padding='FULL' must be 'SAME', 'SAME_LOWER', 'VALID' (any case) or (lo, "
-                               "hi) pairs"));
+                       Message("reduce_window: padding 'FULL' is not recognised: use SAME, SAME_LOWER, VALID (any "
+                               "case) or (lo, hi) pairs"));
   CHECK_THROWS_WITH(lax::reduce_window(x, ReduceOp::sum, {2}, {1, 1}, "VALID"), Contains("window=(2,) must have 2 entries"));
   CHECK_THROWS_WITH(lax::reduce_window(x, ReduceOp::sum, {2, 2}, {1, 0}, "VALID"), Contains("strides=(1, 0) entries must be >= 1"));
   CHECK_THROWS_WITH(lax::reduce_window(x, ReduceOp::sum, {2, 2}, {1, 1}, {{0, 0}}), Contains("padding has 1 (lo, hi) pairs"));

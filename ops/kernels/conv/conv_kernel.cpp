@@ -47,7 +47,7 @@ void check_geometry(const ConvGeometry& g) {
       bad("spatial parameters");
 }
 
-// Straight from the definition (CONV_SEMANTICS §1.4, §1.7), any rank; lhs dilation by
+// Straight from the definition (docs/conv_semantics.md §1.4, §1.7), any rank; lhs dilation by
 // index test. Only used beyond kMaxDenseDims and as a test oracle inside the library.
 template <class T>
 void scalar_conv(const ConvGeometry& g, const T* lhs, const T* rhs, T* out, int num_threads) {

@@ -8,7 +8,7 @@
 
 namespace xlax::kernels {
 
-// Canonical description (CONV_SEMANTICS §1.4, §1.7). Spatial dims in canonical order.
+// Canonical description (docs/conv_semantics.md §1.4, §1.7). Spatial dims in canonical order.
 //   lhs: (N, C, S_0..S_{n-1})    rhs: (O, I, K_0..K_{n-1})    out: (N/B, O, Q_0..Q_{n-1})
 // C = G*I when feature_group_count G > 1; N = B*Nb and C = I when batch_group_count B > 1.
 // out[b, o, q] = sum_{c<I, j} Lpd[b', g*I + c or c, p] * W[o, c, j], p_i = q_i*s_i + j_i*rd_i,
