@@ -3,6 +3,7 @@
 // transpose-rule convs of its vjp (geometry and layouts as ops/conv.cpp builds them).
 // Usage: bench_conv_kernel [shapes.txt] [shape-name-substring] [float|double]
 //                          [fwd|bwd_data|bwd_weights|all] [threads, default "1,2"]
+//                          [build: auto|avx512|avx2|generic, default auto]
 // FLOPs: 2*N*Cout*prod(out)*Cin/groups*prod(kernel); for convT the useful work
 // 2*N*Cout*Cin/groups*prod(in)*prod(kernel) (no inserted zeros), as in docs/benchmarks.md.
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <xlax/core.hpp>
 
 #include "ops/kernels/conv/conv_kernel.hpp"
+#include "ops/kernels/conv/dense_conv.hpp"
 
 namespace {
 
@@ -233,6 +235,12 @@ int main(int argc, char** argv) {
   const std::string type = argc > 3 ? argv[3] : "float";
   const std::string pass = argc > 4 ? argv[4] : "all";
   const std::vector<int64_t> threads = parse_list(argc > 5 ? argv[5] : "1,2");
+  using xlax::kernels::detail::ConvPath;
+  const std::string build = argc > 6 ? argv[6] : "auto";
+  xlax::kernels::detail::set_conv_path(build == "avx512" ? ConvPath::Avx512
+                                       : build == "avx2"  ? ConvPath::Avx2
+                                       : build == "generic" ? ConvPath::Generic
+                                                            : ConvPath::Auto);
   const std::vector<Shape> shapes = read_shapes(path);
   if (shapes.empty()) {
     std::fprintf(stderr, "no shapes read from %s\n", path.c_str());

@@ -181,9 +181,9 @@ inline void check_case(const Case& cs, std::mt19937& rng, const std::vector<Conv
   xlax::kernels::detail::set_conv_path(ConvPath::Auto);
 }
 
-// check_case through the Auto, Avx2 and Generic builds, in double when f64 else in float.
+// check_case through the Auto, Avx512 (forced), Avx2 and Generic builds, in double when f64 else in float.
 inline void check_case_in(bool f64, const Case& cs, std::mt19937& rng, int nonfinite = 0) {
-  const std::vector<ConvPath> builds{ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic};
+  const std::vector<ConvPath> builds{ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic};
   if (f64)
     check_case<double>(cs, rng, builds, nonfinite);
   else
@@ -291,7 +291,7 @@ inline Case random_case(std::mt19937& rng) {
   return cs;
 }
 
-inline const std::vector<ConvPath> kAllPaths{ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic, ConvPath::Scalar};
+inline const std::vector<ConvPath> kAllPaths{ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic, ConvPath::Scalar};
 
 }  // namespace conv_kernel_test
 

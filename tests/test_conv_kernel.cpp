@@ -67,10 +67,10 @@ TEST_CASE("conv kernel: larger channel counts and kernels", "[conv_kernel]") {
     g.lhs_size = sp.S, g.kernel_size = sp.K, g.stride = sp.s, g.pad_lo = sp.lo;
     g.lhs_dilation = sp.ld, g.rhs_dilation = sp.rd;
     finish_case(cs, rng, sp.layout);
-    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
-    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic});
-    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, 3);
-    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}, 5);
+    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic});
+    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic});
+    check_case<float>(cs, rng, {ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic}, 3);
+    check_case<double>(cs, rng, {ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic}, 5);
   }
 }
 
@@ -273,7 +273,7 @@ TEST_CASE("conv kernel: large depthwise images (streamed output)", "[conv_kernel
       T* buffer = static_cast<T*>(std::aligned_alloc(64, ((osize + 1) * sizeof(T) + 63) / 64 * 64));
       const double tol = (std::is_same<T, float>::value ? 1e-5 : 1e-12) * taps;
       for (int shift = 0; shift < 2; ++shift)  // shifted by one element: ordinary stores
-        for (ConvPath path : {ConvPath::Auto, ConvPath::Avx2, ConvPath::Generic}) {
+        for (ConvPath path : {ConvPath::Auto, ConvPath::Avx512, ConvPath::Avx2, ConvPath::Generic}) {
           T* out = buffer + shift;
           xlax::kernels::detail::set_conv_path(path);
           std::fill(out, out + osize, std::numeric_limits<T>::quiet_NaN());

@@ -344,7 +344,9 @@ void conv_general(const ConvGeometry& g, const T* lhs, const T* rhs, T* out) {
     }
   };
   auto run = [&](const DenseConv<T>& p, int threads) {
-    const Isa build = choose_build(p, widest, threads);
+    const Isa build = path == ConvPath::Avx512 && widest == Isa::Avx512
+                          ? Isa::Avx512
+                          : choose_build(p, widest, threads);
     if (line_phases_stay_together(p, build, threads)) {
       run_in(build, p, threads);
       return;

@@ -73,9 +73,12 @@ bool line_phases_stay_together(const DenseConv<T>& p, Isa build, int num_threads
 template <class T>
 DenseConv<T> single_phase(const DenseConv<T>& p, int f);
 
-// Test hook: force a path (Auto picks AVX-512 when the CPU has AVX-512 F/BW/DQ/VL, else
-// AVX2 when it has AVX2+FMA; Avx2 never picks AVX-512).
-enum class ConvPath { Auto, Generic, Scalar, Avx2 };
+// Test and benchmark hook: force a build. Auto runs each problem in the build the
+// dispatcher chooses (AVX-512 where wide_vectors_pay, else AVX2, on CPUs that have them);
+// Avx2 never picks AVX-512; Avx512 runs every problem in the AVX-512 build when the CPU has
+// it (so tests reach every path in it, and benchmarks can re-check wide_vectors_pay);
+// Generic is the baseline build; Scalar the reference loop of conv_kernel.cpp.
+enum class ConvPath { Auto, Generic, Scalar, Avx2, Avx512 };
 void set_conv_path(ConvPath path);
 
 }  // namespace xlax::kernels::detail

@@ -332,7 +332,7 @@ struct GemmStagedShape {
   int64_t all_rows = 0, stage_elems = 0;
   StagedPlan plan;
   GemmStagedShape(const DenseConv<T>& p, int num_threads) {
-    if (p.nd < 1 || TapTable::tap_count(p) * p.Ci > (int64_t(1) << 16)) return;
+    if (p.nd <= 0 || TapTable::tap_count(p) * p.Ci > (int64_t(1) << 16)) return;
     int64_t positions = 1;
     for (int i = 0; i < p.nd; ++i) positions *= p.Q[i];
     // Rows per task: a few dozen tiles; more when rows are grouped by tap box, so that the

@@ -281,7 +281,7 @@ struct LargeWindowStagedShape {
   int64_t plane_bytes = 0;
   LargeWindowStagedShape(const DenseConv<T>& p, int num_threads) : plane(p) {
     const int64_t taps = TapTable::tap_count(p);
-    if (p.nd < 1 || p.rhs_o != 1 || p.Co % NR != 0 || taps > (int64_t(1) << 20)) return;
+    if (p.nd <= 0 || p.rhs_o != 1 || p.Co % NR != 0 || taps > (int64_t(1) << 20)) return;
     if (num_threads > 1 && p.Ci < 4 * num_threads) return;
     plane.N = 1, plane.Ci = p.N, plane.lhs_n = p.lhs_c, plane.lhs_c = p.lhs_n;
     int64_t positions = 1;
