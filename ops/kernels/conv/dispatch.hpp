@@ -48,17 +48,18 @@ DensePath select_path(const DenseConv<T>& p, int64_t L, int num_threads) {
   return DensePath::Gemm;
 }
 
-// Whether an AVX-512 build (64-byte vectors) should run p. Measured on Zen 4 and re-checked
-// on Zen 5 (README.md): 512-bit vectors speed up the register-tiled GEMM paths and the
-// depthwise weight gradient, but slow down the paths whose unaligned loads start at
-// arbitrary element offsets (direct, tiny-output window): more of their loads straddle
-// cache lines.
+// Whether an AVX-512 build (64-byte vectors) should run p. Tuned on Zen 4, re-checked on
+// Zen 5 (README.md, "Which build runs a path"): 512-bit vectors speed up the register-tiled
+// GEMM paths (1.2-2.1x) and the depthwise passes (1.03-1.6x), but slow down the paths whose
+// unaligned loads start at arbitrary element offsets (Direct 0.82-1.01x, SmallWindow
+// 0.80-0.99x): more of their loads straddle cache lines.
 template <class T>
 bool wide_vectors_pay(const DenseConv<T>& p, int num_threads) {
   const DensePath path = select_path(p, 64 / static_cast<int64_t>(sizeof(T)), num_threads);
   return path == DensePath::Gemm || path == DensePath::LargeWindow ||
          path == DensePath::DepthwiseWindow || path == DensePath::FewRowsWindow ||
-         path == DensePath::FewOutputs || path == DensePath::FewInputs;
+         path == DensePath::FewOutputs || path == DensePath::FewInputs ||
+         path == DensePath::Depthwise;
 }
 
 // Whether p's last-dim stride phases stay in one problem in a build with L lanes: only the
