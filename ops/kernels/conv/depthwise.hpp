@@ -23,6 +23,33 @@ struct DepthwiseTaps {
   int64_t count;
 };
 
+// PX pixels x GV vectors of sums, from zero; store() writes them to out[dst[p] + g + k*L ..],
+// streamed (no read for ownership) when Stream.
+template <class T, int PX, int GV>
+struct PixelSums {
+  using B = xsimd::batch<T, Arch>;
+  static constexpr int64_t L = B::size;
+  B a[PX][GV];
+  __attribute__((always_inline)) PixelSums() {
+#pragma GCC unroll 8
+    for (int p = 0; p < PX; ++p)
+#pragma GCC unroll 4
+      for (int k = 0; k < GV; ++k) a[p][k] = B(T(0));
+  }
+  template <bool Stream>
+  __attribute__((always_inline)) void store(T* out, const int64_t* dst, int64_t g) const {
+#pragma GCC unroll 8
+    for (int p = 0; p < PX; ++p)
+#pragma GCC unroll 4
+      for (int k = 0; k < GV; ++k) {
+        if constexpr (Stream)
+          store_stream(out + dst[p] + g + k * L, a[p][k]);
+        else
+          a[p][k].store_unaligned(out + dst[p] + g + k * L);
+      }
+  }
+};
+
 // out[dst[p] + g] = sum_t lhs[base[p] + taps.lhs[t] + g] * w[taps.w[t] + g] for PX pixels,
 // groups g0.. in steps of GV vectors while a whole step fits below g_end. Offsets stay
 // integers until added to the lhs (bases of padded pixels point outside it). Returns the
@@ -34,11 +61,8 @@ int64_t depthwise_pixel_block(const T* lhs, const int64_t* base, const Depthwise
   constexpr int64_t L = B::size;
   int64_t g = g0;
   for (; g + GV * L <= g_end; g += GV * L) {
-    B a[PX][GV];
-#pragma GCC unroll 8
-    for (int p = 0; p < PX; ++p)
-#pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) a[p][k] = B(T(0));
+    PixelSums<T, PX, GV> sums;
+    auto& a = sums.a;
     for (int64_t t = 0; t < taps.count; ++t) {
       B wv[GV];
       const T* wt = w + taps.w[t] + g;
@@ -52,15 +76,7 @@ int64_t depthwise_pixel_block(const T* lhs, const int64_t* base, const Depthwise
         for (int k = 0; k < GV; ++k) a[p][k] = fma_op(B::load_unaligned(x + k * L), wv[k], a[p][k]);
       }
     }
-#pragma GCC unroll 8
-    for (int p = 0; p < PX; ++p)
-#pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) {
-        if constexpr (Stream)
-          store_stream(out + dst[p] + g + k * L, a[p][k]);
-        else
-          a[p][k].store_unaligned(out + dst[p] + g + k * L);
-      }
+    sums.template store<Stream>(out, dst, g);
   }
   return g;
 }
@@ -101,11 +117,8 @@ int64_t depthwise_row_block(const T* lhs, int64_t base, int64_t ls, const Depthw
   constexpr int64_t L = B::size;
   int64_t g = g0;
   for (; g + GV * L <= g_end; g += GV * L) {
-    B a[PX][GV];
-#pragma GCC unroll 8
-    for (int p = 0; p < PX; ++p)
-#pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) a[p][k] = B(T(0));
+    PixelSums<T, PX, GV> sums;
+    auto& a = sums.a;
     for (int64_t r = 0; r < taps.count; r += KX) {
       B wv[KX][GV];
 #pragma GCC unroll 8
@@ -123,15 +136,7 @@ int64_t depthwise_row_block(const T* lhs, int64_t base, int64_t ls, const Depthw
             if (i - kx >= 0 && i - kx < PX) a[i - kx][k] = fma_op(x, wv[kx][k], a[i - kx][k]);
         }
     }
-#pragma GCC unroll 8
-    for (int p = 0; p < PX; ++p)
-#pragma GCC unroll 4
-      for (int k = 0; k < GV; ++k) {
-        if constexpr (Stream)
-          store_stream(out + dst[p] + g + k * L, a[p][k]);
-        else
-          a[p][k].store_unaligned(out + dst[p] + g + k * L);
-      }
+    sums.template store<Stream>(out, dst, g);
   }
   return g;
 }
@@ -299,9 +304,8 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
   const double out_bytes = static_cast<double>(lines) * Ql * G * sizeof(T);
   const bool large = out_bytes >= kStreamBytes || lhs_bytes >= kStreamBytes;
   const bool stream = out_bytes >= kStreamBytes && batch_aligned_output(p);
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  const int nt = threads_for(flops, lines, num_threads);
+  parallel_region(nt, [&] {
     Scratch<int64_t> scratch(5 * ntaps);
     // Contiguous bands of lines per thread: each lhs row is read by neighbouring lines.
 #pragma omp for schedule(static)
@@ -314,7 +318,7 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
         depthwise_line<T, false, false>(plan, line, scratch.data);
     }
     if (stream) stream_fence();
-  }
+  });
 }
 
 // Depthwise applies to one input and one output feature per group, the groups adjacent in

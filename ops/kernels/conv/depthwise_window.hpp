@@ -39,10 +39,7 @@ void depthwise_window_row(const WindowRowBounds<QB>& wb, const T* lrow, int64_t 
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t L = B::size;
   B a[QB][GV];
-#pragma GCC unroll 8
-  for (int e = 0; e < QB; ++e)
-#pragma GCC unroll 4
-    for (int k = 0; k < GV; ++k) a[e][k] = B::load_unaligned(acc + (e * GV + k) * L);
+  load_sums(a, acc);
   int64_t u = wb.lo_c;
   // Positions and taps one pixel apart: each lhs pixel is loaded once and kept for the QB
   // taps that see it (pixel lo_c + m in slot m % QB), one load per QB FMAs.
@@ -92,10 +89,7 @@ void depthwise_window_row(const WindowRowBounds<QB>& wb, const T* lrow, int64_t 
           a[e][k] = fma_op(B::load_unaligned(x + k * L), B::load_unaligned(wrow + u * ks + k * L), a[e][k]);
       }
   }
-#pragma GCC unroll 8
-  for (int e = 0; e < QB; ++e)
-#pragma GCC unroll 4
-    for (int k = 0; k < GV; ++k) a[e][k].store_unaligned(acc + (e * GV + k) * L);
+  store_sums(a, acc);
 }
 
 // Partial sums over images c in [c0, c1) of all output positions of the blocks of GV*L
@@ -121,15 +115,10 @@ void depthwise_window_groups(const DenseConv<T>& p, const int64_t* g0s, int64_t 
         woff += j[i] * p.rhs_k[i];
       }
       for (int64_t op = 0; op < outer_positions; ++op) {
-        int64_t r2 = op, loff = c * p.lhs_c;
-        bool inside = true;
-        for (int i = v - 1; i >= 0; --i) {
-          const int64_t x = (r2 % p.Q[i]) * p.stride[i] + j[i] * p.rhs_dil[i] - p.pad_lo[i];
-          r2 /= p.Q[i];
-          inside = inside && x >= 0 && x < p.S[i];
-          loff += x * p.lhs_s[i];
-        }
-        if (!inside) continue;
+        int64_t qo[kMaxDenseDims], loff;
+        decode_outer(op, p.Q, p.nd, qo);
+        if (!outer_row_inside(p, qo, j, loff)) continue;
+        loff += c * p.lhs_c;
         for (int64_t b = 0; b < nblocks; ++b) {
           const T* lrow = p.lhs + loff + g0s[b];
           const T* wrow = p.rhs + woff + g0s[b];
@@ -183,19 +172,21 @@ void depthwise_large_window_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t block_acc = positions * gw;
   const int64_t part_acc = ceil_div(nblocks * block_acc, 16) * 16 + 16;  // own cache lines
   Scratch<T> acc(c_parts * part_acc);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (int worker = 0; worker < nt; ++worker) {
-    const int64_t ic = worker / b_parts, ib = worker % b_parts;
-    const int64_t c0 = p.Ci * ic / c_parts, c1 = p.Ci * (ic + 1) / c_parts;
-    const int64_t b0 = nblocks * ib / b_parts, b1 = nblocks * (ib + 1) / b_parts;
-    T* part = acc.data + ic * part_acc + b0 * block_acc;
-    if (GV == 4)
-      depthwise_window_groups<T, (kMaxGV >= 4 ? 4 : 1)>(p, g0s.data + b0, b1 - b0, c0, c1, part);
-    else if (GV == 2)
-      depthwise_window_groups<T, 2>(p, g0s.data + b0, b1 - b0, c0, c1, part);
-    else
-      depthwise_window_groups<T, 1>(p, g0s.data + b0, b1 - b0, c0, c1, part);
-  }
+  parallel_region(nt, [&] {
+#pragma omp for schedule(static)
+    for (int worker = 0; worker < nt; ++worker) {
+      const int64_t ic = worker / b_parts, ib = worker % b_parts;
+      const int64_t c0 = p.Ci * ic / c_parts, c1 = p.Ci * (ic + 1) / c_parts;
+      const int64_t b0 = nblocks * ib / b_parts, b1 = nblocks * (ib + 1) / b_parts;
+      T* part = acc.data + ic * part_acc + b0 * block_acc;
+      if (GV == 4)
+        depthwise_window_groups<T, (kMaxGV >= 4 ? 4 : 1)>(p, g0s.data + b0, b1 - b0, c0, c1, part);
+      else if (GV == 2)
+        depthwise_window_groups<T, 2>(p, g0s.data + b0, b1 - b0, c0, c1, part);
+      else
+        depthwise_window_groups<T, 1>(p, g0s.data + b0, b1 - b0, c0, c1, part);
+    }
+  });
   // Blocks are stored in order, so the tail block's overlap is rewritten with its own
   // (identical) values.
   for (int64_t b = 0; b < nblocks; ++b)

@@ -242,7 +242,7 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
 
   double flops = 0;
   for (int f = 0; f < P; ++f) flops += 2.0 * static_cast<double>(lines) * phase_Q[f] * Co * rows_per_line * phase_K[f];
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
+  const int nt = threads_for(flops, lines, num_threads);
   parallel_region(nt, [&] {
     Scratch<T> rowbuf(slots * slot_len, uninit);
     Scratch<int64_t> slot_key(slots, uninit), slot_line(slots, uninit);

@@ -79,14 +79,13 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
   }
   const int64_t lines = p.groups * p.N * outer_lines;
   const double flops = 2.0 * static_cast<double>(lines) * Ql * Co * R;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
+  const int nt = threads_for(flops, lines, num_threads);
   const int64_t lo = p.pad_lo[v], Sl = p.S[v], ls = p.lhs_s[v];
   // Real part of a patch row: x' in [xa, xb).
   const int64_t xa = min64(width, max64(0, lo)), xb = max64(xa, min64(width, lo + Sl));
   const bool adjacent = p.stride[v] * Ci == 1;  // pixel r of a tile at patch + q0 + r
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_region(nt, [&] {
     Scratch<T> patch(outer_taps * patch_row);
     Scratch<T> tmp(MR * NR);
 #pragma omp for schedule(static)
@@ -98,14 +97,9 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
       const T* wg = wpack.data + g * cblocks * wblock;
       for (int64_t ot = 0; ot < outer_taps; ++ot) {
         T* row = patch.data + ot * patch_row;
-        int64_t r2 = ot, off = 0;
-        bool inside = true;
-        for (int i = v - 1; i >= 0; --i) {
-          const int64_t x = q[i] * p.stride[i] + (r2 % p.K[i]) * p.rhs_dil[i] - p.pad_lo[i];
-          r2 /= p.K[i];
-          inside = inside && x >= 0 && x < p.S[i];
-          off += x * p.lhs_s[i];
-        }
+        int64_t j[kMaxDenseDims], off;
+        decode_outer(ot, p.K, nd, j);
+        const bool inside = outer_row_inside(p, q, j, off);
         const int64_t a = inside ? xa : width, b = inside ? xb : width;
         fill_zero(row, a * Ci);
         if (a < b) {
@@ -145,7 +139,7 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
         }
       }
     }
-  }
+  });
 }
 
 // FewInputs applies to a short reduction (taps x input features <= 64) outside large

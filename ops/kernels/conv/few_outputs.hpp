@@ -162,10 +162,9 @@ void few_outputs_conv(const DenseConv<T>& p, int num_threads) {
   const bool merge_taps = rd * ls == Ci;
   const int64_t lines = p.groups * p.N * outer_lines;
   const double flops = 2.0 * static_cast<double>(lines) * Ql * Co * Ci * ntaps;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, lines)));
+  const int nt = threads_for(flops, lines, num_threads);
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_region(nt, [&] {
     Scratch<int64_t> row_off(outer_taps), row_tap(outer_taps), run_x(ntaps);
     Scratch<const T*> run_w(ntaps), xp(8);
     Scratch<T> sums(8 * 4);
@@ -179,15 +178,9 @@ void few_outputs_conv(const DenseConv<T>& p, int num_threads) {
       // Kernel rows (outer taps) whose input row is real for this line.
       int64_t nrows = 0;
       for (int64_t ot = 0; ot < outer_taps; ++ot) {
-        int64_t r2 = ot, off = 0;
-        bool inside = true;
-        for (int i = v - 1; i >= 0; --i) {
-          const int64_t x = q[i] * p.stride[i] + (r2 % p.K[i]) * p.rhs_dil[i] - p.pad_lo[i];
-          r2 /= p.K[i];
-          inside = inside && x >= 0 && x < p.S[i];
-          off += x * p.lhs_s[i];
-        }
-        if (!inside) continue;
+        int64_t j[kMaxDenseDims], off;
+        decode_outer(ot, p.K, p.nd, j);
+        if (!outer_row_inside(p, q, j, off)) continue;
         row_off[nrows] = off, row_tap[nrows] = ot * Kl;
         ++nrows;
       }
@@ -211,7 +204,7 @@ void few_outputs_conv(const DenseConv<T>& p, int num_threads) {
           for (int64_t o = 0; o < Co; ++o) out[(q0 + e) * p.out_q[v] + o * p.out_o] = sums[e * Co + o];
       }
     }
-  }
+  });
 }
 
 // FewOutputs applies to at most 4 output features outside large windows, with the input

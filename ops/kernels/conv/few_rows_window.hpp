@@ -123,13 +123,12 @@ void few_rows_window_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t chunks = min64(p.Ci, 16), units = p.groups * chunks;
   Scratch<T> partial(units * rows * Co);
   const double flops = 2.0 * static_cast<double>(p.groups) * rows * Co * p.Ci * outer_taps * p.K[v];
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, units)));
+  const int nt = threads_for(flops, units, num_threads);
   const int64_t lo_v = p.pad_lo[v], Sl = p.S[v], Wl = width[v], ls = p.lhs_s[v];
   // Real part of a padded line: x' in [xa, xb).
   const int64_t xa = min64(Wl, max64(0, lo_v)), xb = max64(xa, min64(Wl, lo_v + Sl));
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_region(nt, [&] {
     Scratch<T> patch(p.N * plane);
 #pragma omp for schedule(static)
     for (int worker = 0; worker < nt; ++worker) {
@@ -184,7 +183,7 @@ void few_rows_window_conv(const DenseConv<T>& p, int num_threads) {
         }
       }
     }
-  }
+  });
   for (int64_t g = 0; g < p.groups; ++g) {
     T* out = p.out + g * p.out_group;
     const T* part = partial.data + g * chunks * rows * Co;

@@ -107,7 +107,7 @@ void gemm_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t chunks = ceil_div(rows, kChunkRows);
   const int64_t tasks = p.groups * chunks;
   const double flops = 2.0 * static_cast<double>(rows) * p.groups * Co * Ci * ntaps;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, tasks)));
+  const int nt = threads_for(flops, tasks, num_threads);
 
   parallel_region(nt, [&] {
     Scratch<const T*> table(kChunkRows * tap_block);
@@ -385,7 +385,7 @@ void gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
   const int64_t bands = ceil_div(p.Q[0], plan.band);
   const int64_t tasks = p.groups * image_tasks * bands;
   const double flops = 2.0 * static_cast<double>(all_rows) * Co * Ci * ntaps;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, tasks)));
+  const int nt = threads_for(flops, tasks, num_threads);
   int64_t per_outer = 1;
   for (int i = 1; i < nd; ++i) per_outer *= p.Q[i];
 

@@ -199,7 +199,7 @@ void large_window_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t tiles = ceil_div(rows.count, MR), cblocks = ceil_div(p.Co, NR);
   const int64_t items = tiles * cblocks;  // per group; item = tile * cblocks + cb
   const double flops = 2.0 * static_cast<double>(rows.count) * p.groups * p.Co * reduction;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, items)));
+  const int nt = threads_for(flops, items, num_threads);
   Scratch<int64_t> apack_offset(kReduceBlock);  // micro_kernel_flat addressing of a packed tile
   for (int64_t k = 0; k < kReduceBlock; ++k) apack_offset[k] = k * MR;
   // B read in place when it is already a dense (r, o) matrix with whole NR-wide column
@@ -209,8 +209,7 @@ void large_window_conv(const DenseConv<T>& p, int num_threads) {
   for (int i = 0; i + 1 < p.nd; ++i) b_in_place = b_in_place && p.rhs_k[i] == p.K[i + 1] * p.rhs_k[i + 1];
   if (p.nd > 0 && p.Ci > 1) b_in_place = b_in_place && p.rhs_i == p.K[0] * p.rhs_k[0];
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
+  parallel_region(nt, [&] {
     const int64_t max_items = ceil_div(items, nt);
     Scratch<T> acc(max_items * MR * NR);
     Scratch<T> apack(kReduceBlock * MR);
@@ -265,7 +264,7 @@ void large_window_conv(const DenseConv<T>& p, int num_threads) {
         }
       }
     }
-  }
+  });
 }
 
 // Whether the staged variant takes p, and its plan: output features in whole NR-wide blocks
@@ -345,7 +344,7 @@ void large_window_staged_conv(const DenseConv<T>& p, int num_threads) {
   }
 
   const double flops = 2.0 * static_cast<double>(rows.count) * p.groups * p.Co * p.Ci * taps;
-  const int nt = static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, p.Ci)));
+  const int nt = threads_for(flops, p.Ci, num_threads);
   const int64_t acc_elems = items * MR * NR;
   Scratch<T> partial(nt * acc_elems, Uninitialized::tag);
   const int64_t per_row = taps / p.K[0];  // taps per index of the outermost kernel dim

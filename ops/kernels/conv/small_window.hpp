@@ -31,10 +31,7 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t L = B::size;
   B a[QL][CO];
-#pragma GCC unroll 4
-  for (int e = 0; e < QL; ++e)
-#pragma GCC unroll 4
-    for (int o = 0; o < CO; ++o) a[e][o] = B::load_unaligned(acc + (e * CO + o) * L);
+  load_sums(a, acc);
   auto step = [&](int64_t k, auto load_x) {
     B gv[CO];
 #pragma GCC unroll 4
@@ -49,10 +46,7 @@ void small_window_row(const T* const* xrow, const T* grow, int64_t gstride, int6
   for (int64_t k = 0; k + 1 < kvec; ++k) step(k, [](const T* x) { return B::load_unaligned(x); });
   if (kvec > 0)
     step(kvec - 1, [&](const T* x) { return xsimd::select(tail, B::load_unaligned(x), B(T(0))); });
-#pragma GCC unroll 4
-  for (int e = 0; e < QL; ++e)
-#pragma GCC unroll 4
-    for (int o = 0; o < CO; ++o) a[e][o].store_unaligned(acc + (e * CO + o) * L);
+  store_sums(a, acc);
 }
 
 template <class T, int QL>
@@ -72,6 +66,8 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
   using B = xsimd::batch<T, Arch>;
   constexpr int64_t L = B::size;
   const int nd = p.nd, v = nd - 1;
+  int64_t outer_rows = 1;  // lhs rows per feature plane: the product of S over outer dims
+  for (int i = 0; i < nd - 1; ++i) outer_rows *= p.S[i];
   const int64_t Co = p.Co, Ql = p.Q[v], Kl = p.K[v], sl = p.stride[v], rd = p.rhs_dil[v];
   const int64_t lo = p.pad_lo[v], Sl = p.S[v];
   int64_t outer_taps = 1, outer_pos = 1;
@@ -126,19 +122,12 @@ void small_output_window_conv(const DenseConv<T>& p, int num_threads) {
           copy_feature_rows(rhs + goff, p.rhs_k[v], p.rhs_o, Co, grow.data, kpad, Kl);
           for (int64_t o = 0; o < Co; ++o) fill_zero(grow.data + o * kpad + Kl, kpad - Kl);
           for (int64_t op = 0; op < outer_pos; ++op) {
-            int64_t r2 = op, xoff = c * p.lhs_c, xflat = 0, xscale = 1;
-            bool inside = true;
-            for (int i = v - 1; i >= 0; --i) {
-              const int64_t x = (r2 % p.Q[i]) * p.stride[i] + j[i] * p.rhs_dil[i] - p.pad_lo[i];
-              r2 /= p.Q[i];
-              inside = inside && x >= 0 && x < p.S[i];
-              xoff += x * p.lhs_s[i];
-              xflat += x * xscale;
-              xscale *= p.S[i];
-            }
-            if (!inside) continue;
+            int64_t qo[kMaxDenseDims], xoff, xflat;
+            decode_outer(op, p.Q, p.nd, qo);
+            if (!outer_row_inside(p, qo, j, xoff, &xflat)) continue;
+            xoff += c * p.lhs_c;
             // The lhs row (c, outer x) of rows n0..n1, planar by phase, from the cache.
-            const int64_t key = c * xscale + xflat;
+            const int64_t key = c * outer_rows + xflat;
             int64_t slot = key % slots;
             while (slot_use[slot] == use && slot_key[slot] != key) slot = (slot + 1) % slots;
             slot_use[slot] = use;

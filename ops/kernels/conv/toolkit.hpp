@@ -63,9 +63,35 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Local min/max/fill: std:: template instantiations would be shared across the builds.
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a < b ? b : a; }
+
+// Threads for a pass of `flops` split into `work_units` independent units: one below
+// 2e5 FLOPs (a parallel region costs more than it saves there), else as many as asked but
+// no more than there are units.
+inline int threads_for(double flops, int64_t work_units, int num_threads) {
+  return static_cast<int>(max64(1, min64(flops < 2e5 ? 1 : num_threads, work_units)));
+}
 template <class T>
 void fill_zero(T* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) p[i] = T(0);
+}
+
+// E x K vector sums kept in memory between passes (acc[(e*K + k)*L ..]): loaded into
+// registers before a pass, stored after it.
+template <class B, int E, int K>
+__attribute__((always_inline)) inline void load_sums(B (&a)[E][K], const typename B::value_type* acc) {
+  constexpr int64_t L = B::size;
+#pragma GCC unroll 8
+  for (int e = 0; e < E; ++e)
+#pragma GCC unroll 4
+    for (int k = 0; k < K; ++k) a[e][k] = B::load_unaligned(acc + (e * K + k) * L);
+}
+template <class B, int E, int K>
+__attribute__((always_inline)) inline void store_sums(const B (&a)[E][K], typename B::value_type* acc) {
+  constexpr int64_t L = B::size;
+#pragma GCC unroll 8
+  for (int e = 0; e < E; ++e)
+#pragma GCC unroll 4
+    for (int k = 0; k < K; ++k) a[e][k].store_unaligned(acc + (e * K + k) * L);
 }
 
 // Flattened kernel taps (row-major over kernel dims): lhs element offset and per-dim
@@ -264,6 +290,33 @@ template <class T>
 bool is_large_window(const DenseConv<T>& p) {
   const int64_t taps = TapTable::tap_count(p);
   return taps >= 16 * output_positions(p) && taps * p.Ci >= 64;
+}
+
+// Row-major index over the outer dims 0..nd-2 (extents e) to coordinates c.
+inline void decode_outer(int64_t index, const int64_t* e, int nd, int64_t* c) {
+  for (int i = nd - 2; i >= 0; --i) {
+    c[i] = index % e[i];
+    index /= e[i];
+  }
+}
+
+// The lhs row (outer dims 0..nd-2) where output outer position q meets kernel outer tap j:
+// x_i = q_i*s_i + j_i*rd_i - lo_i. True when every x_i lies inside the lhs; lhs_offset gets
+// sum x_i * lhs_s_i, and flat (when given) the row-major index of x over S_0..S_{nd-2}.
+template <class T>
+bool outer_row_inside(const DenseConv<T>& p, const int64_t* q, const int64_t* j,
+                      int64_t& lhs_offset, int64_t* flat = nullptr) {
+  bool inside = true;
+  int64_t off = 0, xflat = 0;
+  for (int i = 0; i < p.nd - 1; ++i) {
+    const int64_t x = q[i] * p.stride[i] + j[i] * p.rhs_dil[i] - p.pad_lo[i];
+    inside = inside && x >= 0 && x < p.S[i];
+    off += x * p.lhs_s[i];
+    xflat = xflat * p.S[i] + x;
+  }
+  lhs_offset = off;
+  if (flat) *flat = xflat;
+  return inside;
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
