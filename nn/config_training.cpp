@@ -28,8 +28,7 @@ namespace {
 const std::vector<std::string> kMetrics{"val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "train_acc"};
 // "min" for losses, "max" for accuracies, unless the config says.
 std::string metric_mode(const Reader& r, const std::string& metric) {
-  const std::string def = metric.size() > 4 && metric.compare(metric.size() - 4, 4, "_acc") == 0 ? "max" : "min";
-  return r.choice("mode", def, {"min", "max"});
+  return r.choice("mode", EpochMetrics::improves_by(metric), {"min", "max"});
 }
 }  // namespace
 

@@ -141,6 +141,10 @@ std::vector<int64_t> Trainer::confusion_matrix(const std::vector<Tensor>& params
   return counts;
 }
 
+std::string EpochMetrics::improves_by(const std::string& name) {
+  return name.size() > 4 && name.compare(name.size() - 4, 4, "_acc") == 0 ? "max" : "min";
+}
+
 double EpochMetrics::metric(const std::string& name) const {
   if (name == "train_loss") return train_loss;
   if (name == "train_acc") return train_acc;
@@ -294,7 +298,7 @@ std::vector<EpochMetrics> Trainer::fit(TrainState& state, const TrainCallbacks& 
     const CheckpointConfig& ck = config_.checkpoint;
     if (!ck.keep_best.empty()) {
       const double v = m.metric(ck.keep_best);
-      const std::string mode = ck.keep_best.find("_acc") != std::string::npos ? "max" : "min";
+      const std::string mode = EpochMetrics::improves_by(ck.keep_best);
       if (improves(v, run.best_metric, run.best_epoch > 0, mode, 0)) {
         run.best_metric = v;
         run.best_epoch = epoch;

@@ -405,6 +405,9 @@ struct EpochMetrics {
   double val_loss = 0, val_acc = 0;
   double learning_rate = 0;               // of the epoch's last update
   double metric(const std::string& name) const;   // "val_loss", "test_acc", ...
+  // "max" for accuracies (*_acc), "min" for losses: the default direction in which a metric
+  // improves (early stopping, reduce_on_plateau and keep_best use it unless told otherwise).
+  static std::string improves_by(const std::string& name);
   double seconds = 0, images_per_s = 0;
   int64_t step = 0;                       // optimizer steps done
 };
