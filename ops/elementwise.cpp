@@ -36,13 +36,15 @@ void binary_loop(const Node& a, const Node& b, Node& out, Op op) {
   const T* pb = b.ptr<T>();
   R* po = out.ptr<R>();
   if (a.shape == out.shape && b.shape == out.shape) {
-    for (int64_t i = 0; i < out.size; ++i) po[i] = op(pa[i], pb[i]);
+    detail::parallel_for(out.size, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) po[i] = op(pa[i], pb[i]);
+    });
     return;
   }
   std::array<std::vector<int64_t>, 3> strides{detail::broadcast_strides(a.shape, out.shape),
                                               detail::broadcast_strides(b.shape, out.shape),
                                               detail::row_major_strides(out.shape)};
-  detail::strided_rows<3>(out.shape, strides, [&](int64_t n, auto off, auto inner) {
+  detail::parallel_strided_rows<3>(out.shape, strides, [&](int64_t n, auto off, auto inner) {
     const T* ra = pa + off[0];
     const T* rb = pb + off[1];
     R* ro = po + off[2];
@@ -170,30 +172,34 @@ class Unary : public detail::Primitive {
       using T = decltype(zero);
       const T* px = x.ptr<T>();
       T* po = out.ptr<T>();
-      const int64_t n = out.size;
       const T p = static_cast<T>(p_);
-      switch (kind_) {
-        case UnaryKind::neg: for (int64_t i = 0; i < n; ++i) po[i] = -px[i]; break;
-        case UnaryKind::exp: for (int64_t i = 0; i < n; ++i) po[i] = std::exp(px[i]); break;
-        case UnaryKind::log: for (int64_t i = 0; i < n; ++i) po[i] = std::log(px[i]); break;
-        case UnaryKind::tanh: for (int64_t i = 0; i < n; ++i) po[i] = std::tanh(px[i]); break;
-        case UnaryKind::sqrt: for (int64_t i = 0; i < n; ++i) po[i] = std::sqrt(px[i]); break;
-        case UnaryKind::abs: for (int64_t i = 0; i < n; ++i) po[i] = std::abs(px[i]); break;
-        case UnaryKind::sign:
-          for (int64_t i = 0; i < n; ++i) po[i] = px[i] > 0 ? T(1) : (px[i] < 0 ? T(-1) : px[i]);
-          break;
-        case UnaryKind::logistic:
-          for (int64_t i = 0; i < n; ++i) {
-            // stable for large |x|
-            T v = px[i];
-            po[i] = v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
-          }
-          break;
-        case UnaryKind::square: for (int64_t i = 0; i < n; ++i) po[i] = px[i] * px[i]; break;
-        case UnaryKind::log1p: for (int64_t i = 0; i < n; ++i) po[i] = std::log1p(px[i]); break;
-        case UnaryKind::relu: for (int64_t i = 0; i < n; ++i) po[i] = px[i] > 0 ? px[i] : T(0); break;
-        case UnaryKind::pow: for (int64_t i = 0; i < n; ++i) po[i] = std::pow(px[i], p); break;
-      }
+      // Transcendental functions cost about ten simple operations each.
+      const bool simple = kind_ == UnaryKind::neg || kind_ == UnaryKind::abs || kind_ == UnaryKind::sign ||
+                          kind_ == UnaryKind::square || kind_ == UnaryKind::relu;
+      detail::parallel_for(out.size, simple ? 1 : 10, [&](int64_t begin, int64_t end) {
+        switch (kind_) {
+          case UnaryKind::neg: for (int64_t i = begin; i < end; ++i) po[i] = -px[i]; break;
+          case UnaryKind::exp: for (int64_t i = begin; i < end; ++i) po[i] = std::exp(px[i]); break;
+          case UnaryKind::log: for (int64_t i = begin; i < end; ++i) po[i] = std::log(px[i]); break;
+          case UnaryKind::tanh: for (int64_t i = begin; i < end; ++i) po[i] = std::tanh(px[i]); break;
+          case UnaryKind::sqrt: for (int64_t i = begin; i < end; ++i) po[i] = std::sqrt(px[i]); break;
+          case UnaryKind::abs: for (int64_t i = begin; i < end; ++i) po[i] = std::abs(px[i]); break;
+          case UnaryKind::sign:
+            for (int64_t i = begin; i < end; ++i) po[i] = px[i] > 0 ? T(1) : (px[i] < 0 ? T(-1) : px[i]);
+            break;
+          case UnaryKind::logistic:
+            for (int64_t i = begin; i < end; ++i) {
+              // stable for large |x|
+              T v = px[i];
+              po[i] = v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
+            }
+            break;
+          case UnaryKind::square: for (int64_t i = begin; i < end; ++i) po[i] = px[i] * px[i]; break;
+          case UnaryKind::log1p: for (int64_t i = begin; i < end; ++i) po[i] = std::log1p(px[i]); break;
+          case UnaryKind::relu: for (int64_t i = begin; i < end; ++i) po[i] = px[i] > 0 ? px[i] : T(0); break;
+          case UnaryKind::pow: for (int64_t i = begin; i < end; ++i) po[i] = std::pow(px[i], p); break;
+        }
+      });
     });
   }
 
@@ -255,7 +261,7 @@ class Select : public detail::Primitive {
       const T* pa = a.ptr<T>();
       const T* pb = b.ptr<T>();
       T* po = out.ptr<T>();
-      detail::strided_rows<4>(out.shape, strides, [&](int64_t n, auto off, auto inner) {
+      detail::parallel_strided_rows<4>(out.shape, strides, [&](int64_t n, auto off, auto inner) {
         for (int64_t i = 0; i < n; ++i)
           po[off[3] + i * inner[3]] = pc[off[0] + i * inner[0]] ? pa[off[1] + i * inner[1]]
                                                                 : pb[off[2] + i * inner[2]];
@@ -281,7 +287,9 @@ class Convert : public detail::Primitive {
         using T = decltype(to);
         const S* px = x.ptr<S>();
         T* po = out.ptr<T>();
-        for (int64_t i = 0; i < out.size; ++i) po[i] = static_cast<T>(px[i]);
+        detail::parallel_for(out.size, 1, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) po[i] = static_cast<T>(px[i]);
+        });
       });
     });
   }

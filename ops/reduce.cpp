@@ -3,7 +3,10 @@
 #include <limits>
 #include <type_traits>
 
+#include <omp.h>
+
 #include "core/graph.hpp"
+#include "core/parallel.hpp"
 #include "core/strided.hpp"
 #include "ops/op_util.hpp"
 
@@ -53,21 +56,55 @@ class Reduce : public detail::Primitive {
                                                   detail::broadcast_strides(kept, x.shape)};
       const T* px = x.ptr<T>();
       const ReduceKind kind = kind_;
-      detail::strided_rows<2>(x.shape, strides, [&](int64_t n, auto off, auto inner) {
-        const T* row = px + off[0];
-        Acc* dst = acc.data() + off[1];
-        if (inner[1] == 0) {
-          Acc a = *dst;
-          if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) a += row[i];
-          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || is_nan(row[i])) ? row[i] : a;
-          else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || is_nan(row[i])) ? row[i] : a;
-          *dst = a;
-        } else {
-          if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) dst[i] += row[i];
-          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || is_nan(row[i])) ? row[i] : dst[i];
-          else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || is_nan(row[i])) ? row[i] : dst[i];
+      // Folds rows [first, end) of x (row-major innermost rows) into dst.
+      auto fold_rows = [&](int64_t first, int64_t end, Acc* dst_base) {
+        detail::strided_rows_range<2>(x.shape, strides, first, end, [&](int64_t n, auto off, auto inner) {
+          const T* row = px + off[0];
+          Acc* dst = dst_base + off[1];
+          if (inner[1] == 0) {
+            Acc a = *dst;
+            if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) a += row[i];
+            else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || is_nan(row[i])) ? row[i] : a;
+            else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || is_nan(row[i])) ? row[i] : a;
+            *dst = a;
+          } else {
+            if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) dst[i] += row[i];
+            else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || is_nan(row[i])) ? row[i] : dst[i];
+            else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || is_nan(row[i])) ? row[i] : dst[i];
+          }
+        });
+      };
+      // Threads take contiguous bands of x's rows. When the outermost axis with more than one
+      // element is kept, bands write disjoint outputs; otherwise (bias gradients, losses)
+      // each band folds into partial results of its own, combined in band order, so the
+      // result depends on the thread count but not on scheduling.
+      const int64_t rows = detail::outer_rows(x.shape), row_len = x.shape.empty() ? 1 : x.shape.back();
+      const int nt = detail::parallel_threads(rows, row_len);
+      size_t split = 0;  // the outermost axis with more than one element
+      while (split + 1 < x.shape.size() && x.shape[split] == 1) ++split;
+      const bool split_kept = x.shape.size() > 1 && strides[1][split] != 0;
+      if (nt <= 1 || x.shape.size() < 2) {
+        fold_rows(0, rows, acc.data());
+      } else if (split_kept) {
+        // Bands on whole indices of the split axis: no two bands share an output.
+        const int64_t per_index = rows / x.shape[split];
+        detail::parallel_for(x.shape[split], per_index * row_len, [&](int64_t first, int64_t end) {
+          fold_rows(first * per_index, end * per_index, acc.data());
+        });
+      } else {
+        std::vector<std::vector<Acc>> partial(static_cast<size_t>(nt), std::vector<Acc>(acc.size(), init));
+#pragma omp parallel num_threads(nt)
+        {
+          const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
+          fold_rows(rows * t / threads, rows * (t + 1) / threads, partial[static_cast<size_t>(t)].data());
         }
-      });
+        for (const std::vector<Acc>& part : partial)
+          for (size_t i = 0; i < acc.size(); ++i) {
+            if (kind == ReduceKind::sum) acc[i] += part[i];
+            else if (kind == ReduceKind::max) acc[i] = (part[i] > acc[i] || is_nan(part[i])) ? part[i] : acc[i];
+            else acc[i] = (part[i] < acc[i] || is_nan(part[i])) ? part[i] : acc[i];
+          }
+      }
       T* po = out.ptr<T>();
       for (int64_t i = 0; i < out.size; ++i) po[i] = static_cast<T>(acc[i]);
     });

@@ -548,3 +548,61 @@ TEST_CASE("npy: version 2.0 headers and clear errors", "[ops][npy]") {
   CHECK_THROWS_WITH(load_npy(write("v9.npy", v9)), Contains("unsupported format version 9.0"));
   std::filesystem::remove_all(dir);
 }
+
+// Elementwise ops, converts and reductions split over threads (core/parallel.hpp) once a
+// tensor is large enough: every thread count gives the single-thread values, checked
+// against loops written here (exact, or to the float32 rounding of a double sum).
+TEST_CASE("large elementwise ops and reductions are split over threads correctly", "[ops][parallel]") {
+  const int saved = get_num_threads();
+  const Shape shape{64, 33, 40};  // 84480 elements: several threads' worth
+  std::vector<float> xv(detail::shape_size(shape)), bv(33);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>(std::sin(0.37 * i) * 3.0);
+  for (size_t i = 0; i < bv.size(); ++i) bv[i] = static_cast<float>(0.5 * i - 7);
+  Tensor x = asarray<float>(xv.data(), shape), b = asarray<float>(bv.data(), {33, 1});
+  auto at = [&](int64_t i, int64_t j, int64_t k) { return xv[(i * 33 + j) * 40 + k]; };
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    INFO("threads " << threads);
+    // Broadcast add, exp, where, astype: exact.
+    const std::vector<float> sum_b = to_vector<float>(x + b), ex = to_vector<float>(exp(x));
+    const std::vector<float> clipped = to_vector<float>(where(x > 0.0, x, zeros_like(x)));
+    const std::vector<double> wide = to_vector<double>(astype(x, DType::float64));
+    int64_t bad = 0;
+    for (int64_t i = 0; i < 64; ++i)
+      for (int64_t j = 0; j < 33; ++j)
+        for (int64_t k = 0; k < 40; ++k) {
+          const size_t e = static_cast<size_t>((i * 33 + j) * 40 + k);
+          bad += sum_b[e] != at(i, j, k) + bv[j];
+          bad += ex[e] != std::exp(at(i, j, k));
+          bad += clipped[e] != (at(i, j, k) > 0 ? at(i, j, k) : 0.0f);
+          bad += wide[e] != static_cast<double>(at(i, j, k));
+        }
+    CHECK(bad == 0);
+    // Reductions with the outermost axis kept (disjoint bands) and reduced (partial sums).
+    const std::vector<float> s_kept = to_vector<float>(sum(x, {1, 2})), s_red = to_vector<float>(sum(x, {0, 2}));
+    const std::vector<float> m_red = to_vector<float>(max(x, {0})), m_all = to_vector<float>(max(x));
+    for (int64_t i = 0; i < 64; ++i) {
+      double ref = 0;
+      for (int64_t j = 0; j < 33; ++j)
+        for (int64_t k = 0; k < 40; ++k) ref += at(i, j, k);
+      CHECK(s_kept[i] == Approx(ref).epsilon(1e-6).margin(1e-4));
+    }
+    for (int64_t j = 0; j < 33; ++j) {
+      double ref = 0;
+      for (int64_t i = 0; i < 64; ++i)
+        for (int64_t k = 0; k < 40; ++k) ref += at(i, j, k);
+      CHECK(s_red[j] == Approx(ref).epsilon(1e-6).margin(1e-4));
+    }
+    float all = -INFINITY;
+    for (int64_t j = 0; j < 33; ++j)
+      for (int64_t k = 0; k < 40; ++k) {
+        float ref = -INFINITY;
+        for (int64_t i = 0; i < 64; ++i) ref = std::max(ref, at(i, j, k));
+        bad += m_red[j * 40 + k] != ref;
+        all = std::max(all, ref);
+      }
+    CHECK(bad == 0);
+    CHECK(m_all[0] == all);
+  }
+  set_num_threads(saved);
+}
