@@ -41,4 +41,8 @@ expect 0 "^xlax " "$X" --version
 expect 0 "batch.npy\[2\]: " "$X" predict ../configs/c.json --checkpoint ../configs/ck/ckpt_epoch_0002.safetensors batch.npy
 expect 0 "wrote probs.npy" "$X" predict ../configs/c.json --checkpoint ../configs/ck/ckpt_epoch_0002.safetensors batch.npy --output probs.npy
 /usr/bin/python3 -c "import numpy as np; p = np.load('probs.npy'); assert p.shape[0] == 3 and abs(p.sum(1) - 1).max() < 1e-5" || fail "probs.npy"
+# a data error under --overwrite is found before the old checkpoints are removed
+/usr/bin/python3 -c "import numpy as np; np.save('ybad.npy', np.full(3, 9))" || fail "writing ybad.npy"
+expect 2 "label 9" "$X" train ../configs/c.json "${SET[@]}" --overwrite --set data.source=npy --set data.x=$PWD/batch.npy --set data.y=$PWD/ybad.npy --set data.test_x=$PWD/batch.npy --set data.test_y=$PWD/ybad.npy
+[ -f "$WORK/configs/ck/ckpt_epoch_0002.safetensors" ] || fail "--overwrite with bad data removed the checkpoints"
 echo "cli contract: all checks passed"

@@ -81,8 +81,12 @@ int train(const Options& o) {
   const bool classify = config.training.task == "classify";
   std::unique_ptr<FolderLock> lock;
   if (!config.checkpoint.dir.empty()) lock = std::make_unique<FolderLock>(config.checkpoint.dir);
-  const std::string resume_from = checkpoint_to_resume(config, o);
   Trainer trainer(config);
+  // Data first: a data error must not cost the checkpoints --overwrite would remove.
+  const Dataset& train_set = trainer.train_data();
+  const Dataset* validation = trainer.validation_data();
+  trainer.test_data();
+  const std::string resume_from = checkpoint_to_resume(config, o);
   TrainState state;
   if (!resume_from.empty()) {
     state = load_checkpoint(resume_from, config);
@@ -91,9 +95,6 @@ int train(const Options& o) {
   } else {
     state = trainer.init_state();
   }
-  const Dataset& train_set = trainer.train_data();
-  const Dataset* validation = trainer.validation_data();
-  trainer.test_data();
   std::printf("training on %lld examples%s, %d threads, %lld epochs, batch %lld\n",
               static_cast<long long>(train_set.size()),
               validation ? (", validating on " + std::to_string(validation->size())).c_str() : "",
