@@ -41,73 +41,87 @@ class Reduce : public detail::Primitive {
     detail::dispatch_all(x.dtype, [&](auto zero) {
       using T = decltype(zero);
       // float32 sums accumulate in double: long reductions stay accurate.
-      using Acc = std::conditional_t<std::is_same_v<T, float>, double, std::conditional_t<std::is_same_v<T, bool>, int32_t, T>>;
-      std::vector<Acc> acc(out.size);
-      Acc init = kind_ == ReduceKind::sum ? Acc(0)
-                 : kind_ == ReduceKind::max ? std::numeric_limits<Acc>::lowest()
-                                            : std::numeric_limits<Acc>::max();
-      if constexpr (std::is_floating_point_v<Acc>) {
-        if (kind_ == ReduceKind::max) init = -std::numeric_limits<Acc>::infinity();
-        if (kind_ == ReduceKind::min) init = std::numeric_limits<Acc>::infinity();
-      }
-      std::fill(acc.begin(), acc.end(), init);
-      Shape kept = ops::keepdims_shape(x.shape, axes_);
-      std::array<std::vector<int64_t>, 2> strides{detail::row_major_strides(x.shape),
-                                                  detail::broadcast_strides(kept, x.shape)};
-      const T* px = x.ptr<T>();
-      const ReduceKind kind = kind_;
-      // Folds rows [first, end) of x (row-major innermost rows) into dst.
-      auto fold_rows = [&](int64_t first, int64_t end, Acc* dst_base) {
-        detail::strided_rows_range<2>(x.shape, strides, first, end, [&](int64_t n, auto off, auto inner) {
-          const T* row = px + off[0];
-          Acc* dst = dst_base + off[1];
-          if (inner[1] == 0) {
-            Acc a = *dst;
-            if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) a += row[i];
-            else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || is_nan(row[i])) ? row[i] : a;
-            else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || is_nan(row[i])) ? row[i] : a;
-            *dst = a;
-          } else {
-            if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) dst[i] += row[i];
-            else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || is_nan(row[i])) ? row[i] : dst[i];
-            else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || is_nan(row[i])) ? row[i] : dst[i];
-          }
-        });
-      };
-      // Threads take contiguous bands of x's rows. When the outermost axis with more than one
-      // element is kept, bands write disjoint outputs; otherwise (bias gradients, losses)
-      // each band folds into partial results of its own, combined in band order, so the
-      // result depends on the thread count but not on scheduling.
-      const int64_t rows = detail::outer_rows(x.shape), row_len = x.shape.empty() ? 1 : x.shape.back();
-      const int nt = detail::parallel_threads(rows, row_len);
-      size_t split = 0;  // the outermost axis with more than one element
-      while (split + 1 < x.shape.size() && x.shape[split] == 1) ++split;
-      const bool split_kept = x.shape.size() > 1 && strides[1][split] != 0;
-      if (nt <= 1 || x.shape.size() < 2) {
-        fold_rows(0, rows, acc.data());
-      } else if (split_kept) {
-        // Bands on whole indices of the split axis: no two bands share an output.
-        const int64_t per_index = rows / x.shape[split];
-        detail::parallel_for(x.shape[split], per_index * row_len, [&](int64_t first, int64_t end) {
-          fold_rows(first * per_index, end * per_index, acc.data());
-        });
-      } else {
-        std::vector<std::vector<Acc>> partial(static_cast<size_t>(nt), std::vector<Acc>(acc.size(), init));
-#pragma omp parallel num_threads(nt)
-        {
-          const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
-          fold_rows(rows * t / threads, rows * (t + 1) / threads, partial[static_cast<size_t>(t)].data());
+      using SumAcc = std::conditional_t<std::is_same_v<T, float>, double, std::conditional_t<std::is_same_v<T, bool>, int32_t, T>>;
+      // Max and min are exact in T (bool inputs arrive as int32; the type only instantiates).
+      using MaxAcc = std::conditional_t<std::is_same_v<T, bool>, int32_t, T>;
+      if (kind_ == ReduceKind::sum)
+        reduce_into<T, SumAcc>(x, out);
+      else
+        reduce_into<T, MaxAcc>(x, out);
+    });
+  }
+
+  template <class T, class Acc>
+  void reduce_into(const Node& x, Node& out) const {
+    Acc init = kind_ == ReduceKind::sum ? Acc(0)
+               : kind_ == ReduceKind::max ? std::numeric_limits<Acc>::lowest()
+                                          : std::numeric_limits<Acc>::max();
+    if constexpr (std::is_floating_point_v<Acc>) {
+      if (kind_ == ReduceKind::max) init = -std::numeric_limits<Acc>::infinity();
+      if (kind_ == ReduceKind::min) init = std::numeric_limits<Acc>::infinity();
+    }
+    // Max and min are exact in T: they fold straight into the output.
+    std::vector<Acc> acc_buffer(std::is_same_v<Acc, T> ? 0 : static_cast<size_t>(out.size));
+    Acc* acc = std::is_same_v<Acc, T> ? reinterpret_cast<Acc*>(out.ptr<T>()) : acc_buffer.data();
+    std::fill(acc, acc + out.size, init);
+    Shape kept = ops::keepdims_shape(x.shape, axes_);
+    std::array<std::vector<int64_t>, 2> strides{detail::row_major_strides(x.shape),
+                                                detail::broadcast_strides(kept, x.shape)};
+    const T* px = x.ptr<T>();
+    const ReduceKind kind = kind_;
+    // Folds rows [first, end) of x (row-major innermost rows) into dst.
+    auto fold_rows = [&](int64_t first, int64_t end, Acc* dst_base) {
+      detail::strided_rows_range<2>(x.shape, strides, first, end, [&](int64_t n, auto off, auto inner) {
+        const T* row = px + off[0];
+        Acc* dst = dst_base + off[1];
+        if (inner[1] == 0) {
+          Acc a = *dst;
+          if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) a += row[i];
+          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) a = (row[i] > a || is_nan(row[i])) ? row[i] : a;
+          else for (int64_t i = 0; i < n; ++i) a = (row[i] < a || is_nan(row[i])) ? row[i] : a;
+          *dst = a;
+        } else {
+          if (kind == ReduceKind::sum) for (int64_t i = 0; i < n; ++i) dst[i] += row[i];
+          else if (kind == ReduceKind::max) for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] > dst[i] || is_nan(row[i])) ? row[i] : dst[i];
+          else for (int64_t i = 0; i < n; ++i) dst[i] = (row[i] < dst[i] || is_nan(row[i])) ? row[i] : dst[i];
         }
-        for (const std::vector<Acc>& part : partial)
-          for (size_t i = 0; i < acc.size(); ++i) {
-            if (kind == ReduceKind::sum) acc[i] += part[i];
-            else if (kind == ReduceKind::max) acc[i] = (part[i] > acc[i] || is_nan(part[i])) ? part[i] : acc[i];
-            else acc[i] = (part[i] < acc[i] || is_nan(part[i])) ? part[i] : acc[i];
-          }
+      });
+    };
+    // Threads take contiguous bands of x's rows. When the outermost axis with more than one
+    // element is kept, bands write disjoint outputs; otherwise (bias gradients, losses)
+    // each band folds into partial results of its own, combined in band order, so the
+    // result depends on the thread count but not on scheduling.
+    const int64_t rows = detail::outer_rows(x.shape), row_len = x.shape.empty() ? 1 : x.shape.back();
+    const int nt = detail::parallel_threads(rows, row_len);
+    size_t split = 0;  // the outermost axis with more than one element
+    while (split + 1 < x.shape.size() && x.shape[split] == 1) ++split;
+    const bool split_kept = x.shape.size() > 1 && strides[1][split] != 0;
+    if (nt <= 1 || x.shape.size() < 2) {
+      fold_rows(0, rows, acc);
+    } else if (split_kept) {
+      // Bands on whole indices of the split axis: no two bands share an output.
+      const int64_t per_index = rows / x.shape[split];
+      detail::parallel_for(x.shape[split], per_index * row_len, [&](int64_t first, int64_t end) {
+        fold_rows(first * per_index, end * per_index, acc);
+      });
+    } else {
+      std::vector<std::vector<Acc>> partial(static_cast<size_t>(nt), std::vector<Acc>(static_cast<size_t>(out.size), init));
+#pragma omp parallel num_threads(nt)
+      {
+        const int64_t t = omp_get_thread_num(), threads = omp_get_num_threads();
+        fold_rows(rows * t / threads, rows * (t + 1) / threads, partial[static_cast<size_t>(t)].data());
       }
+      for (const std::vector<Acc>& part : partial)
+        for (int64_t i = 0; i < out.size; ++i) {
+          if (kind == ReduceKind::sum) acc[i] += part[static_cast<size_t>(i)];
+          else if (kind == ReduceKind::max) acc[i] = (part[static_cast<size_t>(i)] > acc[i] || is_nan(part[static_cast<size_t>(i)])) ? part[static_cast<size_t>(i)] : acc[i];
+          else acc[i] = (part[static_cast<size_t>(i)] < acc[i] || is_nan(part[static_cast<size_t>(i)])) ? part[static_cast<size_t>(i)] : acc[i];
+        }
+    }
+    if constexpr (!std::is_same_v<Acc, T>) {
       T* po = out.ptr<T>();
       for (int64_t i = 0; i < out.size; ++i) po[i] = static_cast<T>(acc[i]);
-    });
+    }
   }
 
   std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor& out, const Tensor& c,
