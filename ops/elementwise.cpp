@@ -152,6 +152,8 @@ Tensor weak_scalar(double v, const Tensor& like) {
 
 // ---------------------------------------------------------------- unary
 
+Tensor relu_grad(const Tensor& x, const Tensor& c);
+
 enum class UnaryKind { neg, exp, log, tanh, sqrt, abs, sign, logistic, square, log1p, relu, pow };
 
 const char* unary_name(UnaryKind k) {
@@ -217,7 +219,7 @@ class Unary : public detail::Primitive {
       case UnaryKind::logistic: return {c * out * (1.0 - out)};
       case UnaryKind::square: return {c * 2.0 * x};
       case UnaryKind::log1p: return {c / (1.0 + x)};
-      case UnaryKind::relu: return {c * astype(x > 0.0, x.dtype())};  // 0 at 0, as JAX
+      case UnaryKind::relu: return {relu_grad(x, c)};  // 0 at 0, as JAX
       case UnaryKind::pow:
         if (p_ == 0) return {zeros_like(x)};
         return {c * p_ * xlax::pow(x, p_ - 1)};
@@ -241,6 +243,36 @@ Tensor unary(UnaryKind kind, const Tensor& x, double p = 0) {
     return unary(kind, astype(x, DType::float32), p);
   }
   return detail::make_tensor(std::make_shared<Unary>(kind, p), {x}, n.shape, n.dtype);
+}
+
+// c * (x > 0) in one pass, with no mask tensor: relu's vjp. As a function of (x, c) it is
+// linear in c and piecewise constant in x, so its own vjp with cotangent g is (0, relu_grad(x, g)).
+class ReluGrad : public detail::Primitive {
+ public:
+  std::string name() const override { return "relu_grad"; }
+  int donate_input() const override { return 1; }
+  void eval(const std::vector<const Node*>& in, Node& out) const override {
+    const Node& x = *in[0];
+    const Node& c = *in[1];
+    detail::dispatch_float(x.dtype, "relu_grad", [&](auto zero) {
+      using T = decltype(zero);
+      const T* px = x.ptr<T>();
+      const T* pc = c.ptr<T>();
+      T* po = out.ptr<T>();
+      detail::parallel_for(out.size, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) po[i] = px[i] > 0 ? pc[i] : T(0);
+      });
+    });
+  }
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>& needs) const override {
+    return {Tensor(), needs[1] ? relu_grad(in[0], g) : Tensor()};  // (empty: zero)
+  }
+};
+
+Tensor relu_grad(const Tensor& x, const Tensor& c) {
+  if (x.shape() != c.shape() || x.dtype() != c.dtype()) return c * astype(x > 0.0, c.dtype());
+  return detail::make_tensor(std::make_shared<ReluGrad>(), {x, c}, x.shape(), x.dtype());
 }
 
 // ---------------------------------------------------------------- where, astype, stop_gradient

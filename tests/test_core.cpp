@@ -137,6 +137,8 @@ TEST_CASE("check_grads at order 2 on elementwise ops, broadcasting and reduction
       {"reduce", [](auto& v) { return sum(square(sum(v[0] * v[1], {1}, true) * v[2])) + mean(v[0] * v[0]) + sum(max(v[0] * v[2], {0})); }},
       {"layout", [](auto& v) { return sum(transpose(v[0]) * reshape(broadcast_to(v[2], {2, 3}), {3, 2}) * expand_dims(v[1], {1})); }},
       {"where", [](auto& v) { return sum(where(v[0] > 0.0, v[0] * v[1], minimum(v[0], v[2]) * 2.0)); }},
+      // relu's vjp is its own primitive (relu_grad); square() makes its vjp matter at order 2
+      {"relu", [](auto& v) { return sum(relu(v[0] * v[1]) * v[2] + square(relu(v[0] - 0.3)) * v[1]); }},
   };
   for (auto& [name, f] : fns) {
     INFO(name);
