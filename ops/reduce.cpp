@@ -30,6 +30,8 @@ const char* reduce_name(ReduceKind k) {
   return k == ReduceKind::sum ? "sum" : (k == ReduceKind::max ? "max" : "min");
 }
 
+Tensor extremum_grad(const Tensor& x, const Tensor& m, const Tensor& c, const std::vector<int64_t>& axes);
+
 class Reduce : public detail::Primitive {
  public:
   Reduce(ReduceKind k, std::vector<int64_t> axes, bool keepdims)
@@ -131,9 +133,7 @@ class Reduce : public detail::Primitive {
     Tensor ck = reshape(c, kept);
     if (kind_ == ReduceKind::sum) return {broadcast_to(ck, x.shape())};
     // max/min: ties share the cotangent equally, as JAX.
-    Tensor hit = astype(x == reshape(out, kept), x.dtype());
-    Tensor count = sum(hit, axes_, true);
-    return {hit * (ck / count)};
+    return {extremum_grad(x, reshape(out, kept), ck, axes_)};
   }
 
  private:
@@ -141,6 +141,76 @@ class Reduce : public detail::Primitive {
   std::vector<int64_t> axes_;
   bool keepdims_;
 };
+
+// The vjp of max / min over `axes`: dx = hit * (c / count), hit = (x == m) with m the
+// extremum and c its cotangent (both in the kept shape), count the ties per output. One
+// primitive instead of compare, float mask, sum, divide and multiply (max pooling's backward
+// pass): two sweeps over x, the first counting ties, the second writing dx. The formula is
+// applied per element as written, so NaN extrema give the same NaNs as the composite did.
+class ExtremumGrad : public detail::Primitive {
+ public:
+  explicit ExtremumGrad(std::vector<int64_t> axes) : axes_(std::move(axes)) {}
+  std::string name() const override { return "extremum_grad"; }
+
+  void eval(const std::vector<const Node*>& in, Node& out) const override {
+    const Node& x = *in[0];
+    const Node& m = *in[1];
+    const Node& c = *in[2];
+    std::array<std::vector<int64_t>, 2> strides{detail::row_major_strides(x.shape),
+                                                detail::broadcast_strides(m.shape, x.shape)};
+    std::vector<int32_t> count(static_cast<size_t>(m.size), 0);
+    detail::dispatch_float(x.dtype, "extremum_grad", [&](auto zero) {
+      using T = decltype(zero);
+      const T* px = x.ptr<T>();
+      const T* pm = m.ptr<T>();
+      const T* pc = c.ptr<T>();
+      T* po = out.ptr<T>();
+      auto count_rows = [&](int64_t first, int64_t end) {
+        detail::strided_rows_range<2>(x.shape, strides, first, end, [&](int64_t n, auto off, auto inner) {
+          const T* row = px + off[0];
+          for (int64_t i = 0; i < n; ++i) count[static_cast<size_t>(off[1] + i * inner[1])] += row[i] == pm[off[1] + i * inner[1]];
+        });
+      };
+      // Rows that share an extremum must be counted by one thread: bands of the outermost
+      // axis with more than one element when it is kept (pooling: the batch), else one pass.
+      const int64_t rows = detail::outer_rows(x.shape);
+      size_t split = 0;
+      while (split + 1 < x.shape.size() && x.shape[split] == 1) ++split;
+      if (x.shape.size() > 1 && strides[1][split] != 0) {
+        const int64_t per_index = rows / x.shape[split];
+        detail::parallel_for(x.shape[split], per_index * x.shape.back(), [&](int64_t first, int64_t end) {
+          count_rows(first * per_index, end * per_index);
+        });
+      } else {
+        count_rows(0, rows);
+      }
+      detail::parallel_strided_rows<2>(x.shape, strides, [&](int64_t n, auto off, auto inner) {
+        const T* row = px + off[0];
+        T* dst = po + off[0];
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t k = off[1] + i * inner[1];
+          const T hit = row[i] == pm[k] ? T(1) : T(0);
+          dst[i] = hit * (pc[k] / static_cast<T>(count[static_cast<size_t>(k)]));
+        }
+      });
+    });
+  }
+
+  // Linear in c, piecewise constant in x and m: d/dc = sum(g * hit) / count over the axes.
+  std::vector<Tensor> vjp(const std::vector<Tensor>& in, const Tensor&, const Tensor& g,
+                          const std::vector<bool>& needs) const override {
+    if (!needs[2]) return {Tensor(), Tensor(), Tensor()};
+    Tensor hit = astype(in[0] == in[1], in[0].dtype());
+    return {Tensor(), Tensor(), sum(g * hit, axes_, true) / sum(hit, axes_, true)};
+  }
+
+ private:
+  std::vector<int64_t> axes_;
+};
+
+Tensor extremum_grad(const Tensor& x, const Tensor& m, const Tensor& c, const std::vector<int64_t>& axes) {
+  return detail::make_tensor(std::make_shared<ExtremumGrad>(axes), {x, m, c}, x.shape(), x.dtype());
+}
 
 Tensor reduce(ReduceKind kind, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
   const char* fn = reduce_name(kind);

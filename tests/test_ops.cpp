@@ -603,6 +603,26 @@ TEST_CASE("large elementwise ops and reductions are split over threads correctly
       }
     CHECK(bad == 0);
     CHECK(m_all[0] == all);
+    // max's gradient (one fused pass, ties share): the cotangent 1 / ties at each maximum
+    // of x[:, j, k] over i, with ties made on purpose at j = 0.
+    std::vector<float> xtv = xv;
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t k = 0; k < 40; ++k) xtv[(i * 33 + 0) * 40 + k] = 10.0f;
+    Tensor xt = asarray<float>(xtv.data(), shape);
+    const std::vector<float> g = to_vector<float>(
+        grad([](const std::vector<Tensor>& a) { return sum(max(a[0], {0})); })({xt})[0]);
+    for (int64_t j = 0; j < 33; ++j)
+      for (int64_t k = 0; k < 40; ++k) {
+        float ref = -INFINITY;
+        int ties = 0;
+        for (int64_t i = 0; i < 64; ++i) ref = std::max(ref, xtv[(i * 33 + j) * 40 + k]);
+        for (int64_t i = 0; i < 64; ++i) ties += xtv[(i * 33 + j) * 40 + k] == ref;
+        for (int64_t i = 0; i < 64; ++i) {
+          const float v = xtv[(i * 33 + j) * 40 + k];
+          bad += g[(i * 33 + j) * 40 + k] != (v == ref ? 1.0f / ties : 0.0f);
+        }
+      }
+    CHECK(bad == 0);
   }
   set_num_threads(saved);
 }
