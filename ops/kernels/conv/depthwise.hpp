@@ -269,11 +269,7 @@ void depthwise_conv(const DenseConv<T>& p, int num_threads) {
 
   Scratch<T> wpack(ntaps * G);  // [tap][group]
   for (int64_t t = 0; t < ntaps; ++t) {
-    int64_t rem = t, koff = 0;
-    for (int i = nd - 1; i >= 0; --i) {
-      koff += (rem % p.K[i]) * p.rhs_k[i];
-      rem /= p.K[i];
-    }
+    const int64_t koff = tap_rhs_offset(p, t, nd);
     for (int64_t g = 0; g < G; ++g) wpack[t * G + g] = p.rhs[g * p.rhs_group + koff];
   }
   // Lines: (n, outer output coords); pixels q of the last dim (a single line when nd = 0).

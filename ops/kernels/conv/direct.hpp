@@ -201,11 +201,7 @@ void direct_conv(const DenseConv<T>& p, int num_threads) {
   for (int f = 0; f < P; ++f)
     for (int64_t g = 0; g < p.groups; ++g)
       for (int64_t ot = 0; ot < outer_taps; ++ot) {
-        int64_t rem = ot, koff = 0;
-        for (int i = v - 1; i >= 0; --i) {
-          koff += (rem % p.K[i]) * p.rhs_k[i];
-          rem /= p.K[i];
-        }
+        const int64_t koff = tap_rhs_offset(p, ot, v);
         T* dst = wpack.data + g * wg + Kf0[f] * rows_per_line * Co;
         for (int64_t c = 0; c < Ci; ++c)
           for (int64_t j = 0; j < phase_K[f]; ++j)

@@ -63,11 +63,7 @@ void few_inputs_conv(const DenseConv<T>& p, int num_threads) {
   Scratch<T> wpack(p.groups * cblocks * wblock);
   Scratch<int64_t> flat_offset(R);
   for (int64_t t = 0; t < ntaps; ++t) {
-    int64_t rem = t, koff = 0;
-    for (int i = nd - 1; i >= 0; --i) {
-      koff += (rem % p.K[i]) * p.rhs_k[i];
-      rem /= p.K[i];
-    }
+    const int64_t koff = tap_rhs_offset(p, t, nd);
     const int64_t ot = t / Kl, jl = t % Kl;
     for (int64_t c = 0; c < Ci; ++c) {
       flat_offset[t * Ci + c] = ot * patch_row + jl * p.rhs_dil[v] * Ci + c;

@@ -121,11 +121,7 @@ void few_outputs_conv(const DenseConv<T>& p, int num_threads) {
   const int64_t w_o = ntaps * Ci;
   Scratch<T> wpack(p.groups * Co * w_o);
   for (int64_t t = 0; t < ntaps; ++t) {
-    int64_t rem = t, koff = 0;
-    for (int i = nd - 1; i >= 0; --i) {
-      koff += (rem % p.K[i]) * p.rhs_k[i];
-      rem /= p.K[i];
-    }
+    const int64_t koff = tap_rhs_offset(p, t, nd);
     for (int64_t g = 0; g < p.groups; ++g)
       for (int64_t o = 0; o < Co; ++o)
         for (int64_t c = 0; c < Ci; ++c)

@@ -250,6 +250,18 @@ void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t
   tile.store(dst);
 }
 
+// rhs element offset of flattened kernel tap t, row-major over kernel dims 0..dims-1 (dims
+// = nd for all taps, nd - 1 for a line path's outer taps).
+template <class T>
+int64_t tap_rhs_offset(const DenseConv<T>& p, int64_t t, int dims) {
+  int64_t off = 0;
+  for (int i = dims - 1; i >= 0; --i) {
+    off += (t % p.K[i]) * p.rhs_k[i];
+    t /= p.K[i];
+  }
+  return off;
+}
+
 // Weights packed for the implicit GEMM: dst[group][cblock][tap][c][NR], zero beyond Co.
 template <class T>
 void pack_gemm_weights(const DenseConv<T>& p, int64_t NR, T* dst) {
@@ -258,11 +270,7 @@ void pack_gemm_weights(const DenseConv<T>& p, int64_t NR, T* dst) {
   for (int64_t g = 0; g < p.groups; ++g) {
     const T* rg = p.rhs + g * p.rhs_group;
     for (int64_t t = 0; t < ntaps; ++t) {
-      int64_t rem = t, koff = 0;
-      for (int i = p.nd - 1; i >= 0; --i) {
-        koff += (rem % p.K[i]) * p.rhs_k[i];
-        rem /= p.K[i];
-      }
+      const int64_t koff = tap_rhs_offset(p, t, p.nd);
       for (int64_t cb = 0; cb < cblocks; ++cb) {
         T* d = dst + (g * cblocks + cb) * wblock + t * Ci * NR;
         const int64_t cols = min64(NR, Co - cb * NR);
