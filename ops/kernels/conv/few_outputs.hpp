@@ -136,9 +136,8 @@ void few_outputs_conv(const DenseConv<T>& p, int num_threads) {
   {
     auto tap_range = [&](int64_t ql, int64_t& ja, int64_t& jb) {
       const int64_t x0 = ql * sl - lo;  // input x of tap 0
-      ja = x0 >= 0 ? 0 : ceil_div(-x0, rd);
-      jb = Sl - x0 > 0 ? min64(Kl, ceil_div(Sl - x0, rd)) : 0;
-      if (ja > jb) ja = jb;
+      const TapRange r = real_taps(x0, rd, Kl, Sl);
+      ja = r.first, jb = r.end;
     };
     for (int64_t q0 = 0; q0 < Ql;) {
       int64_t ja, jb, q1 = q0 + 1;

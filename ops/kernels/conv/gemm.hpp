@@ -281,9 +281,8 @@ struct TapClasses {
   template <class T>
   static void tap_range(const DenseConv<T>& p, int i, int64_t q, int64_t& ja, int64_t& jb) {
     const int64_t x0 = q * p.stride[i] - p.pad_lo[i], rd = p.rhs_dil[i];
-    ja = x0 >= 0 ? 0 : min64(p.K[i], ceil_div(-x0, rd));
-    jb = x0 < p.S[i] ? min64(p.K[i], ceil_div(p.S[i] - x0, rd)) : 0;
-    if (jb <= ja) ja = jb = 0;
+    const TapRange r = real_taps(x0, rd, p.K[i], p.S[i]);
+    ja = r.first == r.end ? 0 : r.first, jb = r.first == r.end ? 0 : r.end;
   }
   template <class T>
   static int64_t class_count(const DenseConv<T>& p, int i) {

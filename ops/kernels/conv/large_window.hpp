@@ -131,9 +131,8 @@ void pack_lhs_tile(const DenseConv<T>& p, const T* lhs, const LargeWindowRows<T>
       const int64_t rd = p.rhs_dil[v], xa = x0[v] + j[v] * rd;
       int64_t ua = 0, ub = 0;
       if (inside) {
-        ua = xa >= 0 ? 0 : ceil_div(-xa, rd);
-        ub = p.S[v] > xa ? min64(len, ceil_div(p.S[v] - xa, rd)) : 0;
-        ua = min64(ua, ub);
+        const TapRange r = real_taps(xa, rd, len, p.S[v]);
+        ua = r.first, ub = r.end;
       }
       if (group == 1) {
         for (int64_t u = 0; u < ua; ++u) d[u * MR] = T(0);
@@ -333,8 +332,8 @@ void large_window_staged_conv(const DenseConv<T>& p, int num_threads) {
       for (int i = 0; i < nd; ++i) {
         off += (x0[i] + p.pad_lo[i]) * plan.st[i];
         const int64_t rd = p.rhs_dil[i];
-        ja[i] = x0[i] >= 0 ? 0 : min64(p.K[i], ceil_div(-x0[i], rd));
-        jb[i] = x0[i] < p.S[i] ? min64(p.K[i], ceil_div(p.S[i] - x0[i], rd)) : 0;
+        const TapRange r = real_taps(x0[i], rd, p.K[i], p.S[i]);
+        ja[i] = r.first, jb[i] = r.end;
         empty = empty || jb[i] <= ja[i];
       }
       row_off[m] = off;

@@ -250,6 +250,17 @@ void micro_kernel_flat(const T* const* base, const int64_t* flat_offset, int64_t
   tile.store(dst);
 }
 
+// The real taps of one dim: taps u < K read input x0 + u*rd, inside the lhs for u in
+// [first, end) (first == end when none).
+struct TapRange {
+  int64_t first, end;
+};
+inline TapRange real_taps(int64_t x0, int64_t rd, int64_t K, int64_t S) {
+  const int64_t first = x0 >= 0 ? 0 : min64(K, ceil_div(-x0, rd));
+  const int64_t end = x0 < S ? min64(K, ceil_div(S - x0, rd)) : 0;
+  return {min64(first, end), end};
+}
+
 // rhs element offset of flattened kernel tap t, row-major over kernel dims 0..dims-1 (dims
 // = nd for all taps, nd - 1 for a line path's outer taps).
 template <class T>
