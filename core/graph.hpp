@@ -76,6 +76,8 @@ Tensor make_tensor(std::shared_ptr<const Primitive> prim, const std::vector<Tens
 Tensor make_leaf(Shape shape, DType dtype);
 
 const Node& node_of(const Tensor& t, const char* function, const char* parameter);
+// Element count of a shape: the one checked product of dims. A negative dim or a product
+// beyond int64 is an xlax::Error (never signed overflow), naming the shape.
 int64_t shape_size(const Shape& s);
 Shape row_major_strides(const Shape& s);  // in elements
 

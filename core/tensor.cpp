@@ -9,8 +9,16 @@ namespace xlax {
 namespace detail {
 
 int64_t shape_size(const Shape& s) {
+  for (int64_t d : s)
+    if (d < 0) throw Error("shape " + to_string(s) + " has a negative dimension");
+  if (std::find(s.begin(), s.end(), 0) != s.end()) return 0;  // empty, whatever the other dims
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    int64_t r;
+    if (__builtin_mul_overflow(n, d, &r))
+      throw Error("shape " + to_string(s) + " has more than 2^63 - 1 elements");
+    n = r;
+  }
   return n;
 }
 

@@ -32,7 +32,9 @@ std::string number_str(double v) {
 
 int64_t product(const Shape& s, size_t begin, size_t end) {
   int64_t p = 1;
-  for (size_t i = begin; i < std::min(end, s.size()); ++i) p *= s[i];
+  for (size_t i = begin; i < std::min(end, s.size()); ++i)
+    if (__builtin_mul_overflow(p, s[i], &p))
+      throw Error("shape " + shape_str(s) + ": the product of its dims overflows int64");
   return p;
 }
 

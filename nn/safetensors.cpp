@@ -96,7 +96,10 @@ NamedTensors load_safetensors(const std::string& path) {
       const Shape shape = info.at("shape").get<Shape>();
       const auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
       int64_t count = 1;
-      for (auto d : shape) count *= d;
+      for (auto d : shape)
+        if (d < 0 || __builtin_mul_overflow(count, d, &count) || count > (int64_t(1) << 60))
+          throw fail("tensor '" + name + "' has shape " + to_string(shape) +
+                     " (negative, or more elements than any file holds)");
       const size_t item = dtype == "F32" ? 4 : dtype == "F64" ? 8 : 0;
       if (!item) throw fail("tensor '" + name + "' has dtype " + dtype + " (F32 and F64 supported)");
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size ||

@@ -171,3 +171,12 @@ TEST_CASE("vjp validates cotangents", "[autodiff]") {
   auto [outs, cots] = vjp(f, {x}, {f64({1, 10}, {2})});
   CHECK(to_vector<double>(cots[0]) == std::vector<double>{2, 20});
 }
+
+TEST_CASE("shape products are checked: overflow and negative dims are errors, not UB", "[core]") {
+  CHECK_THROWS_WITH(zeros({int64_t(1) << 40, int64_t(1) << 40}), Catch::Matchers::Contains("more than 2^63 - 1 elements"));
+  CHECK_THROWS_WITH(zeros({-2, 3}), Catch::Matchers::Contains("negative dimension"));
+  CHECK_THROWS_AS(ones({int64_t(1) << 31, int64_t(1) << 31, int64_t(1) << 31}), Error);
+  CHECK(detail::shape_size({}) == 1);
+  CHECK(detail::shape_size({int64_t(1) << 62, 4, 0}) == 0);
+  CHECK(detail::shape_size({int64_t(1) << 31, int64_t(1) << 31}) == int64_t(1) << 62);
+}

@@ -243,6 +243,15 @@ TEST_CASE("safetensors: byte layout, round trip, corrupt files", "[nn][checkpoin
   huge[7] = 0x7f;
   std::ofstream(dir + "/huge.safetensors", std::ios::binary).write(huge.data(), huge.size());
   CHECK_THROWS_WITH(load_safetensors(dir + "/huge.safetensors"), Contains("runs past the end"));
+  // Shapes whose element count is negative or overflows int64 (UB before the checked product).
+  for (const std::string shape : {"[1099511627776, 1099511627776]", "[-1, 4]"}) {
+    const std::string json = "{\"a\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,4]}}";
+    std::string file(8, '\0');
+    for (int b = 0; b < 8; ++b) file[b] = static_cast<char>((json.size() >> (8 * b)) & 0xff);
+    file += json + std::string(4, '\0');
+    std::ofstream(dir + "/bad_shape.safetensors", std::ios::binary).write(file.data(), file.size());
+    CHECK_THROWS_WITH(load_safetensors(dir + "/bad_shape.safetensors"), Contains("more elements than any file holds"));
+  }
   NamedTensors dup = t;
   dup.names[1] = "b.weight";
   CHECK_THROWS_WITH(save_safetensors(dir + "/dup.safetensors", dup), Contains("duplicate"));
