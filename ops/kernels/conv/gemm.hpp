@@ -350,11 +350,11 @@ struct GemmStagedShape {
   }
 };
 
-// Runs p through the staged implicit GEMM. Requires GemmStagedShape<T, MR>(p, num_threads).fits.
+// Runs p through the staged implicit GEMM; shape = GemmStagedShape<T, MR>(p, num_threads),
+// which must fit.
 template <class T, int MR, int NV>
-void gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
+void gemm_conv_staged(const DenseConv<T>& p, const GemmStagedShape<T, MR>& shape, int num_threads) {
   constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
-  const GemmStagedShape<T, MR> shape(p, num_threads);
   const int nd = p.nd;
   const int64_t Ci = p.Ci, Co = p.Co;
   const TapTable taps(p);
@@ -468,23 +468,28 @@ void gemm_conv_staged(const DenseConv<T>& p, int num_threads) {
   });
 }
 
+template <class T, int MR, int NV>
+void run_gemm_tile(const DenseConv<T>& p, bool staged, int num_threads) {
+  if (staged) {
+    const GemmStagedShape<T, MR> shape(p, num_threads);
+    if (shape.fits) {
+      gemm_conv_staged<T, MR, NV>(p, shape, num_threads);
+      return;
+    }
+  }
+  gemm_conv<T, MR, NV>(p, num_threads);
+}
+
 // Gemm applies to everything. Tiles that meet padding, or strided input features, read a
 // zero-bordered channels-last copy (the staged variant) when it fits.
 template <class T>
 void run_gemm(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t L = xsimd::batch<T, Arch>::size;
   const bool staged = p.nd >= 1 && (window_meets_padding(p) || (p.lhs_c != 1 && p.Ci > 1));
-  if (p.Co > L) {
-    if (staged && GemmStagedShape<T, 6>(p, num_threads).fits)
-      gemm_conv_staged<T, 6, 2>(p, num_threads);
-    else
-      gemm_conv<T, 6, 2>(p, num_threads);
-  } else {
-    if (staged && GemmStagedShape<T, 12>(p, num_threads).fits)
-      gemm_conv_staged<T, 12, 1>(p, num_threads);
-    else
-      gemm_conv<T, 12, 1>(p, num_threads);
-  }
+  if (p.Co > L)
+    run_gemm_tile<T, 6, 2>(p, staged, num_threads);
+  else
+    run_gemm_tile<T, 12, 1>(p, staged, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS

@@ -290,12 +290,12 @@ struct LargeWindowStagedShape {
   }
 };
 
-// Requires LargeWindowStagedShape<T, MR, NV>(p, num_threads).fits.
+// shape = LargeWindowStagedShape<T, MR, NV>(p, num_threads), which must fit.
 template <class T, int MR, int NV>
-void large_window_staged_conv(const DenseConv<T>& p, int num_threads) {
+void large_window_staged_conv(const DenseConv<T>& p, const LargeWindowStagedShape<T, MR, NV>& shape,
+                              int num_threads) {
   constexpr int64_t NR = NV * static_cast<int64_t>(xsimd::batch<T, Arch>::size);
   constexpr int64_t kReduceTaps = 256;  // taps per block: B block stays in L1 / L2
-  const LargeWindowStagedShape<T, MR, NV> shape(p, num_threads);
   constexpr int64_t kMaxStageBytes = LargeWindowStagedShape<T, MR, NV>::kMaxStageBytes;
   const int nd = p.nd, v = nd - 1;
   const int64_t taps = TapTable::tap_count(p);
@@ -444,20 +444,22 @@ bool large_window_planes_pay(const DenseConv<T>& p, int64_t L, int num_threads) 
 }
 
 // The staged variant when it fits, else the per-tile packing one.
+template <class T, int MR, int NV>
+void run_large_window_tile(const DenseConv<T>& p, int num_threads) {
+  const LargeWindowStagedShape<T, MR, NV> shape(p, num_threads);
+  if (shape.fits)
+    large_window_staged_conv<T, MR, NV>(p, shape, num_threads);
+  else
+    large_window_conv<T, MR, NV>(p, num_threads);
+}
+
 template <class T>
 void run_large_window(const DenseConv<T>& p, int num_threads) {
   constexpr int64_t L = xsimd::batch<T, Arch>::size;
-  if (p.Co > L) {
-    if (LargeWindowStagedShape<T, 6, 2>(p, num_threads).fits)
-      large_window_staged_conv<T, 6, 2>(p, num_threads);
-    else
-      large_window_conv<T, 6, 2>(p, num_threads);
-  } else {
-    if (LargeWindowStagedShape<T, 12, 1>(p, num_threads).fits)
-      large_window_staged_conv<T, 12, 1>(p, num_threads);
-    else
-      large_window_conv<T, 12, 1>(p, num_threads);
-  }
+  if (p.Co > L)
+    run_large_window_tile<T, 6, 2>(p, num_threads);
+  else
+    run_large_window_tile<T, 12, 1>(p, num_threads);
 }
 
 }  // namespace xlax::kernels::detail::XLAX_CONV_IMPL_NS
