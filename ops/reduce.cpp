@@ -32,6 +32,34 @@ const char* reduce_name(ReduceKind k) {
 
 Tensor extremum_grad(const Tensor& x, const Tensor& m, const Tensor& c, const std::vector<int64_t>& axes);
 
+// The outermost axis of `shape` with more than one element (at most the last but one), and
+// whether it is reduced: kept_strides is the kept output's broadcast stride per axis of x.
+size_t outermost_axis(const Shape& shape) {
+  size_t axis = 0;
+  while (axis + 1 < shape.size() && shape[axis] == 1) ++axis;
+  return axis;
+}
+bool outermost_axis_reduced(const Shape& shape, const std::vector<int64_t>& kept_strides) {
+  return shape.size() > 1 && kept_strides[outermost_axis(shape)] == 0;
+}
+
+// fold(first_row, end_row) over every innermost row of `shape` (row-major), on all threads
+// in bands of whole indices of the outermost axis when that axis is kept (no two bands then
+// share an output), else in one pass on this thread.
+template <class Fold>
+void fold_in_kept_bands(const Shape& shape, const std::vector<int64_t>& kept_strides, const Fold& fold) {
+  const int64_t rows = detail::outer_rows(shape);
+  if (shape.size() < 2 || outermost_axis_reduced(shape, kept_strides)) {
+    fold(int64_t(0), rows);
+    return;
+  }
+  const size_t axis = outermost_axis(shape);
+  const int64_t per_index = rows / shape[axis];
+  detail::parallel_for(shape[axis], per_index * shape.back(), [&](int64_t first, int64_t end) {
+    fold(first * per_index, end * per_index);
+  });
+}
+
 class Reduce : public detail::Primitive {
  public:
   Reduce(ReduceKind k, std::vector<int64_t> axes, bool keepdims)
@@ -95,17 +123,8 @@ class Reduce : public detail::Primitive {
     // result depends on the thread count but not on scheduling.
     const int64_t rows = detail::outer_rows(x.shape), row_len = x.shape.empty() ? 1 : x.shape.back();
     const int nt = detail::parallel_threads(rows, row_len);
-    size_t split = 0;  // the outermost axis with more than one element
-    while (split + 1 < x.shape.size() && x.shape[split] == 1) ++split;
-    const bool split_kept = x.shape.size() > 1 && strides[1][split] != 0;
-    if (nt <= 1 || x.shape.size() < 2) {
-      fold_rows(0, rows, acc);
-    } else if (split_kept) {
-      // Bands on whole indices of the split axis: no two bands share an output.
-      const int64_t per_index = rows / x.shape[split];
-      detail::parallel_for(x.shape[split], per_index * row_len, [&](int64_t first, int64_t end) {
-        fold_rows(first * per_index, end * per_index, acc);
-      });
+    if (nt <= 1 || !outermost_axis_reduced(x.shape, strides[1])) {
+      fold_in_kept_bands(x.shape, strides[1], [&](int64_t first, int64_t end) { fold_rows(first, end, acc); });
     } else {
       std::vector<std::vector<Acc>> partial(static_cast<size_t>(nt), std::vector<Acc>(static_cast<size_t>(out.size), init));
 #pragma omp parallel num_threads(nt)
@@ -114,10 +133,11 @@ class Reduce : public detail::Primitive {
         fold_rows(rows * t / threads, rows * (t + 1) / threads, partial[static_cast<size_t>(t)].data());
       }
       for (const std::vector<Acc>& part : partial)
-        for (int64_t i = 0; i < out.size; ++i) {
-          if (kind == ReduceKind::sum) acc[i] += part[static_cast<size_t>(i)];
-          else if (kind == ReduceKind::max) acc[i] = (part[static_cast<size_t>(i)] > acc[i] || is_nan(part[static_cast<size_t>(i)])) ? part[static_cast<size_t>(i)] : acc[i];
-          else acc[i] = (part[static_cast<size_t>(i)] < acc[i] || is_nan(part[static_cast<size_t>(i)])) ? part[static_cast<size_t>(i)] : acc[i];
+        for (size_t i = 0; i < part.size(); ++i) {
+          const Acc v = part[i];
+          if (kind == ReduceKind::sum) acc[i] += v;
+          else if (kind == ReduceKind::max) acc[i] = (v > acc[i] || is_nan(v)) ? v : acc[i];
+          else acc[i] = (v < acc[i] || is_nan(v)) ? v : acc[i];
         }
     }
     if constexpr (!std::is_same_v<Acc, T>) {
@@ -171,19 +191,8 @@ class ExtremumGrad : public detail::Primitive {
           for (int64_t i = 0; i < n; ++i) count[static_cast<size_t>(off[1] + i * inner[1])] += row[i] == pm[off[1] + i * inner[1]];
         });
       };
-      // Rows that share an extremum must be counted by one thread: bands of the outermost
-      // axis with more than one element when it is kept (pooling: the batch), else one pass.
-      const int64_t rows = detail::outer_rows(x.shape);
-      size_t split = 0;
-      while (split + 1 < x.shape.size() && x.shape[split] == 1) ++split;
-      if (x.shape.size() > 1 && strides[1][split] != 0) {
-        const int64_t per_index = rows / x.shape[split];
-        detail::parallel_for(x.shape[split], per_index * x.shape.back(), [&](int64_t first, int64_t end) {
-          count_rows(first * per_index, end * per_index);
-        });
-      } else {
-        count_rows(0, rows);
-      }
+      // Rows that share an extremum must be counted by one thread.
+      fold_in_kept_bands(x.shape, strides[1], count_rows);
       detail::parallel_strided_rows<2>(x.shape, strides, [&](int64_t n, auto off, auto inner) {
         const T* row = px + off[0];
         T* dst = po + off[0];
